@@ -1,0 +1,1 @@
+"""Argument parsing and handlers of the entry scripts (the only layer that knows about argv)."""

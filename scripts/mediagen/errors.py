@@ -1,0 +1,240 @@
+"""One exception hierarchy for mediagen, and the exit-code table it maps to.
+
+Every failure a script can report is one of these classes. Each carries a
+short machine-readable ``type``, a human ``message``, and a ``hint`` that names
+the fix. Entry scripts turn them into the JSON error document and the exit
+code; nothing inside the package prints or exits.
+"""
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class ExitCode(enum.IntEnum):
+    """The one exit-code table shared by every script (documented in README)."""
+
+    OK = 0
+    INTERNAL = 1          # a bug in mediagen
+    USAGE = 2             # bad flags, or a request the catalog says cannot work
+    CONFIG = 3            # configuration, credentials, catalog or preset files
+    API_REJECTED = 4      # the API refused the request (4xx other than 429)
+    API_FAILED = 5        # server errors, network failures, quota, after retries
+    TIMEOUT = 6           # an HTTP timeout
+    BLOCKED = 7           # finished, but safety filters (or the model) gave no output
+    STILL_RUNNING = 8     # a job is still running; resume it with jobs.py
+    OVER_BUDGET = 9       # refused before sending: the estimate is over --max-cost
+    INTERRUPTED = 130     # Ctrl-C
+
+
+class MediagenError(Exception):
+    """Base class: a failure with a type, a message and a hint naming the fix."""
+
+    type = "error"
+    exit_code = ExitCode.INTERNAL
+
+    def __init__(self, message: str, hint: str = "", *, details: Any = None,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details
+        self.status = status
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``error`` object of the output contract."""
+        doc: dict[str, Any] = {"type": self.type, "message": self.message, "hint": self.hint}
+        if self.status is not None:
+            doc["status"] = self.status
+        if self.details is not None:
+            doc["details"] = self.details
+        return doc
+
+
+class UsageError(MediagenError):
+    """Bad command-line usage."""
+
+    type = "usage"
+    exit_code = ExitCode.USAGE
+
+
+class ValidationError(UsageError):
+    """The request cannot work for this model/backend; ``problems`` say what to change."""
+
+    type = "invalid_request"
+
+    def __init__(self, message: str, hint: str = "", *, problems: list | None = None,
+                 details: Any = None) -> None:
+        self.problems = list(problems or [])
+        if details is None and self.problems:
+            details = {"problems": [_problem_dict(p) for p in self.problems]}
+        super().__init__(message, hint, details=details)
+
+
+class ModelUnavailable(ValidationError):
+    """The model is retired, or not served on the chosen backend."""
+
+    type = "model_unavailable"
+
+
+class BudgetExceeded(MediagenError):
+    """The cost estimate is over the user's cap; nothing was sent."""
+
+    type = "budget_exceeded"
+    exit_code = ExitCode.OVER_BUDGET
+
+
+class ConfigError(MediagenError):
+    """A configuration file or setting is wrong or missing."""
+
+    type = "config"
+    exit_code = ExitCode.CONFIG
+
+
+class CredentialsError(ConfigError):
+    """No usable credential, or the credential was refused."""
+
+    type = "credentials"
+
+
+class CatalogError(ConfigError):
+    """The model catalog file is invalid."""
+
+    type = "catalog"
+
+
+class PresetError(ConfigError):
+    """A preset file is invalid, or a preset name is unknown."""
+
+    type = "preset"
+
+
+class ApiError(MediagenError):
+    """An HTTP error from Google (or the proxy), parsed from its error envelope."""
+
+    type = "api_error"
+    exit_code = ExitCode.API_FAILED
+
+    def __init__(self, message: str, hint: str = "", *, status: int | None = None,
+                 code: str | None = None, details: Any = None, method: str | None = None,
+                 url: str | None = None) -> None:
+        super().__init__(message, hint, details=details, status=status)
+        self.code = code
+        self.method = method
+        self.url = url
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = super().to_dict()
+        extra = {k: v for k, v in (("code", self.code), ("method", self.method), ("url", self.url)) if v}
+        if extra:
+            merged = dict(extra)
+            if isinstance(self.details, dict):
+                merged.update(self.details)
+            elif self.details is not None:
+                merged["server_details"] = self.details
+            doc["details"] = merged
+        return doc
+
+
+class ClientError(ApiError):
+    """The API rejected the request (4xx other than 429)."""
+
+    type = "api_rejected"
+    exit_code = ExitCode.API_REJECTED
+
+
+class AuthError(ClientError):
+    """401/403: the credential is invalid or lacks access."""
+
+    type = "auth"
+
+
+class NotFoundError(ClientError):
+    """404: unknown model, operation or file (or one that expired)."""
+
+    type = "not_found"
+
+
+class RateLimited(ApiError):
+    """429 that did not clear within the retry budget (or a per-day quota)."""
+
+    type = "rate_limited"
+
+
+class ServerError(ApiError):
+    """5xx from the server, after the retries allowed for this request."""
+
+    type = "server_error"
+
+
+class NetworkError(ApiError):
+    """The connection failed (refused, reset, DNS)."""
+
+    type = "network"
+
+
+class RequestTimeout(ApiError):
+    """An HTTP timeout. Never retried for billable create calls."""
+
+    type = "timeout"
+    exit_code = ExitCode.TIMEOUT
+
+
+class GenerationBlocked(MediagenError):
+    """The API answered, but returned no media (safety filters or no output)."""
+
+    type = "blocked"
+    exit_code = ExitCode.BLOCKED
+
+    def __init__(self, message: str, hint: str = "", *, reason: str | None = None,
+                 details: Any = None) -> None:
+        super().__init__(message, hint, details=details)
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = super().to_dict()
+        if self.reason:
+            doc.setdefault("details", {})
+            if isinstance(doc["details"], dict):
+                doc["details"] = {"reason": self.reason, **doc["details"]}
+        return doc
+
+
+class GenerationFailed(MediagenError):
+    """A long-running operation finished with an error."""
+
+    type = "generation_failed"
+    exit_code = ExitCode.API_FAILED
+
+
+class StillRunning(MediagenError):
+    """The wait ended before the job did; the job id resumes it."""
+
+    type = "still_running"
+    exit_code = ExitCode.STILL_RUNNING
+
+
+class Interrupted(MediagenError):
+    """Ctrl-C."""
+
+    type = "interrupted"
+    exit_code = ExitCode.INTERRUPTED
+
+
+def _problem_dict(problem: Any) -> Any:
+    """A problem as JSON: dataclasses and objects with fields become dicts."""
+    if isinstance(problem, dict):
+        return problem
+    fields = ("field", "message", "fix")
+    if all(hasattr(problem, f) for f in fields):
+        return {f: getattr(problem, f) for f in fields}
+    return str(problem)
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    """The exit code for any exception (unknown ones are internal errors)."""
+    if isinstance(exc, MediagenError):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    return ExitCode.INTERNAL
