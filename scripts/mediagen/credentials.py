@@ -452,3 +452,15 @@ def _ccs_proxy(env: Mapping[str, str]) -> dict[str, Any] | None:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def placeholder_headers(credential: Credential) -> dict[str, str]:
+    """The auth headers a request would carry, with masked values (for --dry-run: no token is minted)."""
+    if isinstance(credential.auth, ApiKeyAuth):
+        return {"x-goog-api-key": "***"}
+    headers = {"Authorization": "Bearer ***"}
+    quota = getattr(credential.auth, "quota_project", None) or (
+        getattr(getattr(credential.auth, "credentials", None), "quota_project_id", None))
+    if quota:
+        headers["x-goog-user-project"] = quota
+    return headers

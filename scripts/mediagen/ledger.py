@@ -64,11 +64,14 @@ class Ledger:
                     continue
 
     def spent_usd(self, since: dt.datetime | None = None) -> float:
-        """Sum of actual costs (entries without an actual cost count their estimate)."""
-        total = 0.0
-        for entry in self.entries():
+        """Money spent: the last entry of each run counts its actual cost, or its estimate while it runs."""
+        last: dict[str, dict[str, Any]] = {}
+        for n, entry in enumerate(self.entries()):
             if since and entry.get("time", "") < since.isoformat(timespec="seconds"):
                 continue
+            last[str(entry.get("run_id") or f"line-{n}")] = entry
+        total = 0.0
+        for entry in last.values():
             value = entry.get("actual_usd")
             if value is None and entry.get("status") in ("submitted", "running"):
                 value = entry.get("estimate_usd")

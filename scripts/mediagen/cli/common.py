@@ -156,3 +156,49 @@ EXIT_CODES_HELP = """exit codes:
   7 blocked by safety filters / no output | 8 job still running (resume with jobs.py)
   9 over --max-cost | 130 interrupted
 stdout carries exactly one JSON document; progress goes to stderr."""
+
+
+def read_prompt(args: argparse.Namespace, stdin: TextIO, *, required: bool = True) -> str:
+    """The prompt from the positional argument, ``-`` (stdin) or ``--prompt-file`` (never from a shell line)."""
+    given = getattr(args, "prompt", None)
+    path = getattr(args, "prompt_file", None)
+    if given and path:
+        raise errors.UsageError("give the prompt either as an argument or with --prompt-file, not both",
+                                "Drop one of them.")
+    if path:
+        try:
+            text = Path(path).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            raise errors.UsageError(f"cannot read --prompt-file {path}: {exc}", "Check the path.") from exc
+    elif given == "-":
+        text = stdin.read()
+    else:
+        text = given or ""
+    text = text.strip()
+    if required and not text:
+        raise errors.UsageError("no prompt given", "Pass the prompt as an argument, '-' for stdin, or "
+                                                    "--prompt-file FILE.")
+    return text
+
+
+def describe_requests(requests: list[Any], auth_headers: dict[str, str]) -> list[dict[str, Any]]:
+    """Distinct requests for --dry-run, secrets masked and base64 payloads elided."""
+    shown: list[dict[str, Any]] = []
+    for request in requests:
+        doc = elide_base64(request.describe(auth_headers))
+        if shown and shown[-1]["request"] == doc:
+            shown[-1]["repeat"] += 1
+        else:
+            shown.append({"request": doc, "repeat": 1})
+    return shown
+
+
+def elide_base64(value: Any, limit: int = 256) -> Any:
+    """Replace long space-free strings (base64 media, data: URIs) with a short description."""
+    if isinstance(value, str) and len(value) > limit and not any(c.isspace() for c in value[:limit]):
+        return f"<{len(value)} characters elided>"
+    if isinstance(value, dict):
+        return {k: elide_base64(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [elide_base64(v, limit) for v in value]
+    return value

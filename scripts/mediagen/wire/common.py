@@ -1,0 +1,50 @@
+"""Types the wire parsers return."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..blobs import Blob
+
+# finishReason values that mean "no image because of safety or policy" (HTTP 200, not an error).
+BLOCKING_FINISH_REASONS = frozenset({
+    "SAFETY", "PROHIBITED_CONTENT", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_OTHER", "NO_IMAGE",
+    "IMAGE_RECITATION", "RECITATION", "BLOCKLIST", "SPII", "OTHER", "LANGUAGE"})
+
+
+@dataclass
+class MediaPayload:
+    """One returned image or video: its MIME type and base64 payload (``Blob`` or str) or a URI."""
+
+    mime_type: str
+    data: Blob | str | None = None
+    uri: str | None = None
+
+
+@dataclass
+class GenerationOutcome:
+    """What a generation call returned, ready to save or to explain."""
+
+    media: list[MediaPayload] = field(default_factory=list)
+    text: str = ""
+    finish_reason: str | None = None
+    block_reason: str | None = None
+    filtered_reasons: list[str] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+    model_version: str | None = None
+    response_id: str | None = None
+    skipped_thoughts: int = 0
+
+    @property
+    def blocked(self) -> bool:
+        return not self.media
+
+    def reason(self) -> str:
+        """The most specific reason for an empty result."""
+        if self.block_reason:
+            return f"prompt blocked: {self.block_reason}"
+        if self.filtered_reasons:
+            return "; ".join(self.filtered_reasons)
+        if self.finish_reason and self.finish_reason != "STOP":
+            return f"finish reason {self.finish_reason}"
+        return "the model returned no media"
