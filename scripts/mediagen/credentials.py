@@ -164,8 +164,21 @@ def classify_key(key: str) -> str:
     return "gemini-api-key"
 
 
-def choose_backend(settings: Settings, kind: str = "image") -> BackendChoice:
-    """Pick the backend and credential per the module docstring, or raise ``CredentialsError``."""
+def choose_backend(settings: Settings, kind: str = "image", *, require_credential: bool = True) -> BackendChoice:
+    """Pick the backend and credential per the module docstring, or raise ``CredentialsError``.
+
+    With ``require_credential=False`` (cost estimates, which send nothing) a
+    missing credential yields a choice without one: the requested backend, or
+    the Gemini API when none was requested.
+    """
+    if not require_credential:
+        try:
+            return choose_backend(settings, kind)
+        except errors.CredentialsError as exc:
+            wanted = settings.get("backend", "auto")
+            backend = wanted if wanted in BACKENDS else "gemini-api"
+            return BackendChoice(backend, f"no usable credential ({exc.message}); estimating for {backend}",
+                                 Credential("none", "none", None))
     found = discover(settings)
     explicit = settings.get("backend", "auto")
     if explicit not in ("auto", *BACKENDS):

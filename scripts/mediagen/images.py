@@ -76,9 +76,15 @@ class ImagePlan:
 
 
 def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console, *,
-                preset: Any = None, transport: Transport | None = None, load_inputs: bool = True) -> ImagePlan:
-    """Resolve, validate and price an image request, and build its HTTP requests."""
-    choice = choose_backend(settings, kind="image")
+                preset: Any = None, transport: Transport | None = None, load_inputs: bool = True,
+                estimate_only: bool = False) -> ImagePlan:
+    """Resolve, validate and price an image request, and build its HTTP requests.
+
+    ``estimate_only`` skips loading inputs and accepts a missing credential
+    (nothing will be sent).
+    """
+    choice = choose_backend(settings, kind="image", require_credential=not estimate_only)
+    load_inputs = load_inputs and not estimate_only
     console.info(f"backend {choice.backend}: {choice.reason}")
     if preset is not None:
         settings = settings.with_layers([Layer(f"preset:{preset.name}", preset.values_for(choice.backend))])

@@ -99,11 +99,16 @@ class VideoPlan:
 
 
 def plan_video(prompt: str, base: Settings, catalog: Any, console: Console, *, preset: Any = None,
-               transport: Transport | None = None, load_inputs: bool = True) -> VideoPlan:
-    """Resolve settings (with sidecar inheritance), validate, price and build the create request."""
+               transport: Transport | None = None, load_inputs: bool = True,
+               estimate_only: bool = False) -> VideoPlan:
+    """Resolve settings (with sidecar inheritance), validate, price and build the create request.
+
+    ``estimate_only`` skips loading inputs and accepts a missing credential.
+    """
     source_layer, source = _source_layer(base)
     pre = base.with_layers([source_layer]) if source_layer else base
-    choice = choose_backend(pre, kind="video")
+    choice = choose_backend(pre, kind="video", require_credential=not estimate_only)
+    load_inputs = load_inputs and not estimate_only
     console.info(f"backend {choice.backend}: {choice.reason}")
     layers = [Layer(f"preset:{preset.name}", preset.values_for(choice.backend))] if preset else []
     settings = base.with_layers(layers + ([source_layer] if source_layer else []))
