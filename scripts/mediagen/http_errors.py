@@ -113,6 +113,8 @@ def error_for_status(status: int, body: ErrorBody, *, method: str | None = None,
     """The exception for an HTTP status and parsed body, with a hint that names the fix."""
     cls = _class_for(status)
     hint = _HINTS.get(status) or _HINTS.get(500 if status >= 500 else 400, "")
+    if status == 400 and _invalid_key(body):
+        cls, hint = errors.AuthError, _HINTS[401]   # Google answers a bad API key with 400, not 401
     if body.per_day_quota:
         hint = ("A per-day quota is exhausted; it resets at midnight Pacific time. Retrying now will not help: "
                 "use another project/key or wait.")
@@ -120,6 +122,11 @@ def error_for_status(status: int, body: ErrorBody, *, method: str | None = None,
     details = redact({"server_details": body.details}) if body.details else None
     return cls(redact_text(message), hint, status=status, code=body.code, details=details,
                method=method, url=redact_text(url) if url else None)
+
+
+def _invalid_key(body: ErrorBody) -> bool:
+    reasons = {d.get("reason") for d in body.details if isinstance(d, dict)}
+    return "API_KEY_INVALID" in reasons or "api key not valid" in body.message.lower()
 
 
 def _class_for(status: int) -> type[errors.ApiError]:

@@ -149,14 +149,22 @@ def _normalized(settings: Settings, backend: str, model_id: str, n_inputs: int) 
     """The request in the catalog's vocabulary (absent keys were not given)."""
     request: dict[str, Any] = {"kind": "image", "model": model_id, "backend": backend,
                                "count": int(settings["count"]), "input_images": n_inputs}
-    for key in ("aspect_ratio", "image_size", "person_generation", "thinking_level", "output_mime"):
+    for key in ("aspect_ratio", "person_generation", "thinking_level", "output_mime"):
         if settings.get(key):
             request[key] = settings[key]
+    if settings.get("image_size"):
+        request["image_size"] = normalize_image_size(settings["image_size"])
     if settings.get("negative_prompt"):
         request["negative_prompt"] = True
     if settings.get("seed") is not None:
         request["seed"] = True
     return request
+
+
+def normalize_image_size(value: Any) -> str:
+    """``2k`` -> ``2K``: the API requires the upper-case K (``"1k"`` is rejected)."""
+    text = str(value).strip()
+    return text[:-1] + "K" if text.lower().endswith("k") else text
 
 
 def _validate(catalog: Any, request: dict[str, Any], console: Console) -> None:
@@ -180,19 +188,20 @@ def _build_requests(plan: ImagePlan) -> None:
         prompt = f"{prompt}\n\nAvoid: {s['negative_prompt']}"   # Gemini image models have no negative field
     if plan.surface == "predict":
         method, calls = "predict", _chunks(count, IMAGEN_MAX_PER_CALL)
+        size = plan.request.get("image_size")
         bodies = [imagen_wire.build_request(prompt, count=n, aspect_ratio=s.get("aspect_ratio"),
-                                            image_size=s.get("image_size"), negative_prompt=s.get("negative_prompt"),
+                                            image_size=size, negative_prompt=s.get("negative_prompt"),
                                             seed=s.get("seed"), person_generation=s.get("person_generation"),
                                             output_mime=s.get("output_mime")) for n in calls]
     elif plan.surface == "chat-completions":
         method, calls = "chat", [1] * count
         body = cliproxy_wire.build_request(plan.wire_id, prompt, plan.inputs, aspect_ratio=s.get("aspect_ratio"),
-                                           image_size=s.get("image_size"))
+                                           image_size=plan.request.get("image_size"))
         bodies = [body] * count
     else:
         method, calls = "generateContent", [1] * count
         body = gemini_wire.build_request(prompt, plan.inputs, backend=plan.choice.backend,
-                                         aspect_ratio=s.get("aspect_ratio"), image_size=s.get("image_size"),
+                                         aspect_ratio=s.get("aspect_ratio"), image_size=plan.request.get("image_size"),
                                          person_generation=s.get("person_generation"),
                                          output_mime=s.get("output_mime"), thinking_level=s.get("thinking_level"),
                                          seed=s.get("seed"))
