@@ -13,7 +13,7 @@ from . import endpoints, errors
 from .console import Console
 from .credentials import BackendChoice, choose_backend, classify_key
 from .settings import Settings
-from .transport import HttpRequest, Transport
+from .transport import HttpRequest, RetryPolicy, Transport
 
 MAX_MODEL_PAGES = 5
 
@@ -120,8 +120,9 @@ def _check_proxy_optional(choice: BackendChoice, settings: Settings, transport: 
         return
     probe = BackendChoice("cliproxy", "configured", proxy)
     extra: dict[str, Any] = {"checks": []}
+    single = Transport(retry=RetryPolicy(max_attempts=1))     # a side check: one attempt is enough
     try:
-        _check_proxy(probe, settings, transport, catalog, extra)
+        _check_proxy(probe, settings, single, catalog, extra)
         result["proxy"] = {**extra.get("proxy", {}), "ok": True}
     except errors.MediagenError as exc:
         result["proxy"] = {"url": proxy.auth.url, "ok": False, "error": exc.message, "hint": exc.hint}

@@ -49,6 +49,8 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "ledger": ("MEDIAGEN_LEDGER",),
     "job_store": ("MEDIAGEN_JOB_STORE",),
     "output_dir": ("MEDIAGEN_OUTPUT_DIR",),
+    "poll_first_s": ("MEDIAGEN_POLL_FIRST_S",),
+    "poll_interval_s": ("MEDIAGEN_POLL_INTERVAL_S",),
 }
 
 CODE_DEFAULTS: dict[str, Any] = {
@@ -273,8 +275,9 @@ def env_layer(env: Mapping[str, str], warnings: list[str]) -> Layer:
                         "(as Google's SDK does). Unset one to silence this.")
     if "use_vertex" in values:
         values["use_vertex"] = str(values["use_vertex"]).strip().lower() in ("1", "true", "yes", "on")
-    if "max_cost" in values:
-        values["max_cost"] = _number(values["max_cost"], sources["max_cost"])
+    for key in ("max_cost", "poll_first_s", "poll_interval_s"):
+        if key in values:
+            values[key] = _number(values[key], sources[key])
     for secret in SECRET_SETTINGS:
         register_secret(values.get(secret))
     return Layer("env", values, sources)

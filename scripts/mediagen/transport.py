@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 import requests
+import urllib3
 from urllib3.exceptions import NewConnectionError
 
 from . import errors
@@ -182,13 +183,13 @@ class Transport:
                         tmp.unlink(missing_ok=True)
                     content_type = content_type or response.headers.get("Content-Type")
                     with open(tmp, "ab") as out:
-                        for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                        for chunk in _raw_chunks(response):
                             out.write(chunk)
                             digest.update(chunk)
                             written += len(chunk)
                 break
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                    errors.NetworkError) as exc:
+                    urllib3.exceptions.HTTPError, errors.NetworkError) as exc:
                 resumed += 1
                 if resumed > max_resumes:
                     raise errors.NetworkError(f"download kept failing: {redact_text(str(exc))}",
@@ -243,6 +244,16 @@ class Transport:
         if self.on_retry:
             self.on_retry(request, attempt, delay, reason)
         self.sleep(delay)
+
+
+def _raw_chunks(response: requests.Response) -> Any:
+    """Body chunks as they arrive. ``read1`` keeps a partial last chunk when the connection drops
+    (``iter_content`` would discard it), so a resume starts exactly where the data stopped."""
+    while True:
+        chunk = response.raw.read1(DOWNLOAD_CHUNK, decode_content=True)
+        if not chunk:
+            return
+        yield chunk
 
 
 class _Retryable(Exception):

@@ -47,8 +47,10 @@ class PollClock:
     wall: Callable[[], float] = time.time
 
 
-def poll_interval(since_first_poll_s: float) -> float:
+def poll_interval(since_first_poll_s: float, fixed: float | None = None) -> float:
     """Seconds between polls: 2 s for the first minute, then 4 s, then 8 s (never hammering)."""
+    if fixed:
+        return float(fixed)
     if since_first_poll_s < 60:
         return 2.0
     if since_first_poll_s < 180:
@@ -74,7 +76,9 @@ def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transpor
             doc = read_json_stream(response.iter_content(1 << 20))
         handle = plan.provider.handle(doc)
     except errors.MediagenError as exc:
-        unknown = isinstance(exc, (errors.RequestTimeout, errors.NetworkError))
+        # After a timeout, a dropped connection or a 5xx, Google may have started (and will bill) the job.
+        unknown = isinstance(exc, (errors.RequestTimeout, errors.NetworkError)) or (
+            isinstance(exc, errors.ServerError) and exc.status != 503)
         state = "unknown" if unknown else "failed"
         store.update(job_id, state=state, error=exc.to_dict())
         ledger.append({"run_id": job_id, "command": "video_gen", "status": state, "model": plan.model_id,
@@ -96,6 +100,9 @@ def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transpor
 
 def _record(plan: VideoPlan, job_id: str, output: OutputPlan) -> dict[str, Any]:
     choice = plan.choice
+    first_poll = plan.settings.get("poll_first_s")
+    if first_poll is None:
+        first_poll = FIRST_POLL_S.get(plan.provider.name, 10.0)
     return {
         "job_id": job_id, "kind": "video", "state": "submitting", "provider": plan.provider.name,
         "backend": {**choice.describe(), "project_id": choice.project_id}, "express": choice.express,
@@ -103,8 +110,7 @@ def _record(plan: VideoPlan, job_id: str, output: OutputPlan) -> dict[str, Any]:
         "parameters": plan.settings.show(PARAM_KEYS), "inputs": plan.inputs.describe(),
         "extend_source": plan.inputs.source, "request": plan.request,
         "output": {**output.describe(), "upload_gcs": plan.settings.get("upload_gcs")},
-        "estimate": plan.cost(), "pricing": plan.pricing_hint, "polls": 0,
-        "first_poll_s": FIRST_POLL_S.get(plan.provider.name, 10.0),
+        "estimate": plan.cost(), "pricing": plan.pricing_hint, "polls": 0, "first_poll_s": first_poll,
     }
 
 
@@ -137,10 +143,12 @@ def wait(job_id: str, store: JobStore, settings: Settings, transport: Transport,
     deadline = clock.monotonic() + timeout_s
     result = initial
     first_poll_at = clock.monotonic() if poll_now else _first_poll_time(record, clock)
+    fixed_interval = settings.get("poll_interval_s")
     started = clock.monotonic()
     while result is None or not result.done:
-        next_at = _next_poll(record, first_poll_at, clock)
-        if next_at > deadline:
+        next_at = _next_poll(record, first_poll_at, fixed_interval)
+        must_poll = poll_now and "_last_poll" not in record       # status/download: always one poll
+        if next_at > deadline and not must_poll:
             clock.sleep(max(0.0, deadline - clock.monotonic()))
             raise _still_running(record, clock.monotonic() - started)
         clock.sleep(max(0.0, next_at - clock.monotonic()))
@@ -168,15 +176,16 @@ def _require_handle(record: dict[str, Any]) -> None:
 def _first_poll_time(record: dict[str, Any], clock: PollClock) -> float:
     """Monotonic time of the first poll: submission + the model's usual minimum time."""
     submitted = float(record.get("submitted_epoch") or clock.wall())
-    due_in = submitted + float(record.get("first_poll_s") or 10.0) - clock.wall()
+    first = record.get("first_poll_s")
+    due_in = submitted + float(10.0 if first is None else first) - clock.wall()
     return clock.monotonic() + max(0.0, due_in)
 
 
-def _next_poll(record: dict[str, Any], first_poll_at: float, clock: PollClock) -> float:
+def _next_poll(record: dict[str, Any], first_poll_at: float, fixed_interval: float | None) -> float:
     last = record.get("_last_poll")
     if last is None:
         return first_poll_at
-    return last + poll_interval(max(0.0, last - first_poll_at))
+    return last + poll_interval(max(0.0, last - first_poll_at), fixed_interval)
 
 
 def _typical_total(record: dict[str, Any]) -> float:

@@ -84,6 +84,7 @@ class VideoPlan:
     create: HttpRequest | None = None
     extend_source: dict[str, Any] | None = None
     pricing_hint: dict[str, Any] = field(default_factory=dict)   # what the actual-cost calculation needs
+    capabilities: dict[str, Any] = field(default_factory=dict)   # the model's, for this backend
 
     def model_info(self) -> dict[str, Any]:
         return {"id": self.model_id, "wire_id": self.wire_id, "family": self.family, "provider": self.provider.name}
@@ -122,11 +123,12 @@ def plan_video(prompt: str, base: Settings, catalog: Any, console: Console, *, p
     model_id = model.id if model else resolution.wire_id
     family = model.family if model else None
     provider = provider_for(family, model_id)
-    settings = settings.with_defaults(_model_defaults(model, choice.backend), "catalog")
     mode = detect_mode(settings)
+    settings = settings.with_defaults(_model_defaults(model, choice.backend, mode), "catalog")
     location = _location(settings, catalog, model_id, choice, provider)
     plan = VideoPlan(prompt, settings, choice, model_id, resolution.wire_id, family, provider, location, mode,
-                     {}, None, extend_source=source, pricing_hint=_pricing_hint(model, choice.backend))
+                     {}, None, extend_source=source, pricing_hint=_pricing_hint(model, choice.backend),
+                     capabilities=model.capabilities_for(choice.backend) if model else {})
     if load_inputs:
         plan.inputs = _load_inputs(plan, transport, console)
     plan.request = normalized_request(plan)
@@ -178,11 +180,18 @@ def detect_mode(settings: Settings) -> str:
     return detected
 
 
-def _model_defaults(model: Any, backend: str) -> dict[str, Any]:
+def mode_capabilities(model: Any, backend: str, mode: str) -> dict[str, Any]:
+    """The model's capabilities on a backend with the mode's own overrides (e.g. extension lengths)."""
+    caps = dict(model.capabilities_for(backend)) if model is not None else {}
+    caps.update((caps.get("by_mode") or {}).get(mode) or {})
+    return caps
+
+
+def _model_defaults(model: Any, backend: str, mode: str) -> dict[str, Any]:
     """Duration/resolution/aspect defaults: the model's own (catalog) or the common Veo/Omni ones."""
     defaults = dict(FALLBACK_DEFAULTS)
     if model is not None:
-        caps = model.capabilities_for(backend)
+        caps = mode_capabilities(model, backend, mode)
         for key, cap in (("duration", "durations"), ("resolution", "resolutions"), ("aspect_ratio", "aspect_ratios")):
             allowed = _allowed_values(caps.get(cap))
             if allowed and defaults[key] not in allowed:
@@ -357,7 +366,8 @@ def normalized_request(plan: VideoPlan) -> dict[str, Any]:
         request["reference_videos"] = len(s["reference_videos"])
     if inputs.source and inputs.source.get("seconds"):
         request["source_seconds"] = inputs.source["seconds"]
-    optional = {"mask_mode": s.get("mask_mode") if s.get("mask") else None, "camera_control": s.get("camera"),
+    optional = {"mask_mode": (s.get("mask_mode") or "insert") if s.get("mask") else None,
+                "camera_control": s.get("camera"),
                 "resize_mode": s.get("resize_mode"), "person_generation": s.get("person_generation"),
                 "compression_quality": s.get("compression_quality")}
     request.update({k: v for k, v in optional.items() if v})
@@ -397,9 +407,12 @@ def build_create(plan: VideoPlan) -> HttpRequest:
     elif plan.mode == "edit" and inputs.video is not None:
         video = veo_wire.VideoSource(gcs_uri=inputs.video.gcs_uri, local=inputs.video)
     audio = s.get("generate_audio")
-    if plan.choice.backend == "vertex" and audio is None and (plan.family == "veo" or plan.family is None):
-        audio = True     # sent explicitly on Vertex: older Veo 3 endpoints required it
-    params = veo_wire.parameters(duration=s["duration"], aspect_ratio=s["aspect_ratio"], resolution=s["resolution"],
+    audio_caps = plan.capabilities.get("generate_audio") or {}
+    if plan.choice.backend == "vertex" and audio is None and audio_caps.get("settable"):
+        audio = bool(audio_caps.get("default", True))   # sent explicitly: older Veo 3 endpoints required it
+    # Veo extension always adds a fixed length; the documented requests leave durationSeconds out.
+    duration = None if plan.mode == "extend" else s["duration"]
+    params = veo_wire.parameters(duration=duration, aspect_ratio=s["aspect_ratio"], resolution=s["resolution"],
                                  count=s["count"], negative_prompt=s.get("negative_prompt"),
                                  person_generation=s.get("person_generation"), seed=s.get("seed"),
                                  generate_audio=audio, enhance_prompt=s.get("enhance_prompt"),
