@@ -349,3 +349,39 @@ def test_gemini_api_veo_download_follows_redirect_with_key_and_resumes(run, fake
     playable(result.doc["videos"][0]["path"])
     sidecar = json.loads(Path(result.doc["videos"][0]["sidecar"]).read_text())
     assert sidecar["remote"]["uri"].endswith(":download?alt=media") and sidecar["remote"]["expires"]
+
+
+# -- Omni on Vertex, API versions, cancel ------------------------------------------------------
+
+def test_omni_on_vertex_uses_global_interactions_and_gcs_delivery(run, fake, vertex_env) -> None:
+    result = run(main, "a cat walking", "--model", "gemini-omni-1.1-flash", "--storage-uri", "gs://bucket/omni/",
+                 env=vertex_env)
+    assert result.code == 0, result.doc
+    create = creates(fake, "/interactions")[0]
+    assert create.path == "/v1beta1/projects/fake-project/locations/global/interactions"
+    assert create.json["model"] == "gemini-omni-1.1-flash-preview"
+    assert create.json["response_format"] == [{"type": "video", "aspect_ratio": "16:9", "resolution": "720p",
+                                               "duration": "8s", "delivery": "uri", "gcs_uri": "gs://bucket/omni/"}]
+    assert create.headers["authorization"].startswith("Bearer ")
+    assert result.doc["videos"][0]["remote"]["gcs_uri"].startswith("gs://bucket/omni/")
+    playable(result.doc["videos"][0]["path"])
+
+
+def test_gemini_api_version_is_configurable(run, fake, omni_env) -> None:
+    result = run(main, "a cat walking", env={**omni_env, "MEDIAGEN_GEMINI_API_VERSION": "v1"})
+    assert result.code == 0, result.doc
+    assert creates(fake, "/v1/interactions") and not creates(fake, "/v1beta/interactions")
+    polls = [r for r in fake.requests if r.method == "GET" and "/interactions/" in r.path]
+    assert polls and all(r.path.startswith("/v1/interactions/") for r in polls)
+
+
+def test_cancel_omni_job(run, fake, omni_env) -> None:
+    fake.config.interaction_polls_until_done = 1000
+    started = run(main, "a cat walking", "--no-wait", env=omni_env)
+    cancelled = run(jobs_main, "cancel", started.doc["job_id"], env=omni_env)
+    assert cancelled.code == 0 and cancelled.doc["cancelled_remotely"] is True
+    assert [r for r in fake.requests if r.path.endswith("/cancel")]
+    listed = run(jobs_main, "list", "--state", "cancelled", env=omni_env)
+    assert listed.doc["jobs"][0]["job_id"] == started.doc["job_id"]
+    waited = run(jobs_main, "wait", started.doc["job_id"], env=omni_env)
+    assert waited.code == 5 and "cancelled" in waited.doc["error"]["message"]

@@ -35,6 +35,7 @@ from .wire.common import GenerationOutcome
 DEFAULT_OUTPUT_DIR = "generated_images"
 DEFAULT_CONCURRENCY = 4
 IMAGEN_MAX_PER_CALL = 4
+MAX_COUNT = 64                      # beyond this, batch_gen.py is the right tool
 # Largest inline image each backend accepts (Vertex: 7 MB per image; the Gemini API allows 100 MB per
 # request, kept lower here so several inputs still fit).
 INLINE_LIMITS = {"vertex": 7 * 1024 * 1024, "gemini-api": 20 * 1024 * 1024, "cliproxy": 20 * 1024 * 1024}
@@ -61,6 +62,7 @@ class ImagePlan:
     http_requests: list[HttpRequest] = field(default_factory=list)
     images_per_call: list[int] = field(default_factory=list)
     output: OutputPlan | None = None
+    per_call: int = 1
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.choice.describe(), "model": self.model_info(),
@@ -99,10 +101,17 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     location = _location(settings, catalog, model_id, choice, console) if choice.backend == "vertex" else None
     sources = list(settings.get("images") or [])
     request = _normalized(settings, choice.backend, model_id, len(sources))
-    _validate(catalog, request, console)
+    total = request["count"]
+    if total > MAX_COUNT:
+        raise errors.UsageError(f"--count {total} is more than {MAX_COUNT} images in one run",
+                                "Use scripts/batch_gen.py for large runs (resumable, and 50% cheaper through "
+                                "the Batch API where the model allows it).")
+    per_call = _per_call_limit(resolution.model, choice.backend, surface)
+    # The catalog's count is per API call; --count is the total, split into calls below.
+    _validate(catalog, {**request, "count": min(total, per_call)}, console)
     estimate = catalog.estimate(request)
     plan = ImagePlan(prompt, settings, choice, model_id, resolution.wire_id, surface, location, request, [],
-                     estimate)
+                     estimate, per_call=per_call)
     if load_inputs:
         limit = INLINE_LIMITS[choice.backend]
         plan.inputs = [load_image(s, transport=transport, allow_gcs=choice.backend == "vertex", max_bytes=limit)
@@ -112,6 +121,14 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
                 console.info(f"input {item.source}: {note}")
     _build_requests(plan)
     return plan
+
+
+def _per_call_limit(model: Any, backend: str, surface: str) -> int:
+    """Images one API call can return: Imagen's sampleCount limit; one for Gemini models and the proxy."""
+    if surface != "predict":
+        return 1
+    bounds = (model.capabilities_for(backend).get("count") if model is not None else None) or {}
+    return int(bounds.get("max", IMAGEN_MAX_PER_CALL))
 
 
 def _surface(resolution: Any, backend: str) -> str:
@@ -187,7 +204,7 @@ def _build_requests(plan: ImagePlan) -> None:
     if s.get("negative_prompt") and plan.surface != "predict":
         prompt = f"{prompt}\n\nAvoid: {s['negative_prompt']}"   # Gemini image models have no negative field
     if plan.surface == "predict":
-        method, calls = "predict", _chunks(count, IMAGEN_MAX_PER_CALL)
+        method, calls = "predict", _chunks(count, plan.per_call)
         size = plan.request.get("image_size")
         bodies = [imagen_wire.build_request(prompt, count=n, aspect_ratio=s.get("aspect_ratio"),
                                             image_size=size, negative_prompt=s.get("negative_prompt"),

@@ -61,12 +61,15 @@ def poll_interval(since_first_poll_s: float, fixed: float | None = None) -> floa
 # -- submit -------------------------------------------------------------------------
 
 def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transport, console: Console,
-           output_target: str | None = None) -> dict[str, Any]:
-    """Record the job, send the (billable) create request once, record its handle; return the record."""
+           output_target: str | None = None, *, job_id: str | None = None) -> dict[str, Any]:
+    """Record the job, send the (billable) create request once, record its handle; return the record.
+
+    ``job_id`` lets a caller (the storyboard manifest) write the id down before anything is sent.
+    """
     assert plan.create is not None
     output = OutputPlan(output_target or plan.settings.get("output"), plan.settings["output_dir"], plan.prompt,
                         "video")
-    job_id = new_job_id()
+    job_id = job_id or new_job_id()
     record = store.create(_record(plan, job_id, output))
     ledger.append({"run_id": job_id, "command": "video_gen", "status": "submitted", "model": plan.model_id,
                    "backend": plan.choice.backend, "estimate_usd": plan.estimate.usd})
@@ -105,7 +108,7 @@ def _record(plan: VideoPlan, job_id: str, output: OutputPlan) -> dict[str, Any]:
         first_poll = FIRST_POLL_S.get(plan.provider.name, 10.0)
     return {
         "job_id": job_id, "kind": "video", "state": "submitting", "provider": plan.provider.name,
-        "backend": {**choice.describe(), "project_id": choice.project_id}, "express": choice.express,
+        "backend": choice.describe(), "express": choice.express,
         "location": plan.location, "model": plan.model_info(), "mode": plan.mode, "prompt": plan.prompt,
         "parameters": plan.settings.show(PARAM_KEYS), "inputs": plan.inputs.describe(),
         "extend_source": plan.inputs.source, "request": plan.request,
@@ -256,7 +259,7 @@ def outcome_of(record: dict[str, Any]) -> dict[str, Any]:
     """The stdout fields for a finished job, or the error its state means."""
     state = record.get("state")
     doc = {"job_id": record["job_id"], "state": state, "videos": record.get("outputs") or [],
-           "backend": {k: v for k, v in record["backend"].items() if k != "project_id" or v},
+           "backend": record["backend"],
            "model": record["model"], "mode": record.get("mode"), "operation": record.get("handle"),
            "cost": {**record.get("estimate", {}), "actual_usd": record.get("actual_usd")},
            "polls": record.get("polls", 0)}

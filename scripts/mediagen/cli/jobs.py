@@ -61,7 +61,7 @@ def _summary(record: dict[str, Any]) -> dict[str, Any]:
     prompt = record.get("prompt") or ""
     return {"job_id": record["job_id"], "state": record.get("state"), "created": record.get("created"),
             "model": (record.get("model") or {}).get("id"), "mode": record.get("mode"),
-            "backend": (record.get("backend") or {}).get("name"), "prompt": prompt[:80],
+            "backend": record.get("backend"), "prompt": prompt[:80],
             "outputs": [o.get("path") for o in record.get("outputs") or []],
             "estimate_usd": (record.get("estimate") or {}).get("estimate_usd"),
             "actual_usd": record.get("actual_usd")}
