@@ -552,6 +552,18 @@ class Catalog:
 
     # ---- cost
 
+    def enforce(self, request: Mapping[str, Any], warn: Any) -> None:
+        """Validate; pass warnings to ``warn(text)`` and raise ``ValidationError`` listing every error."""
+        problems = self.validate(request)
+        fatal = [p for p in problems if p.severity == "error"]
+        for problem in problems:
+            if problem.severity != "error":
+                warn(f"{problem.message} ({problem.fix})" if problem.fix else problem.message)
+        if fatal:
+            raise ValidationError(f"request not valid for {request.get('model')} on {request.get('backend')}: "
+                                  f"{fatal[0].message}", "; ".join(p.fix for p in fatal if p.fix),
+                                  problems=fatal)
+
     def estimate(self, request: Mapping[str, Any]) -> CostEstimate:
         """List-price estimate: count x per-image price, or count x seconds x per-second price."""
         backend = request.get("backend") or "gemini-api"

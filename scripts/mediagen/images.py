@@ -108,7 +108,7 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
                                 "the Batch API where the model allows it).")
     per_call = _per_call_limit(resolution.model, choice.backend, surface)
     # The catalog's count is per API call; --count is the total, split into calls below.
-    _validate(catalog, {**request, "count": min(total, per_call)}, console)
+    catalog.enforce({**request, "count": min(total, per_call)}, console.warn)
     estimate = catalog.estimate(request)
     plan = ImagePlan(prompt, settings, choice, model_id, resolution.wire_id, surface, location, request, [],
                      estimate, per_call=per_call)
@@ -182,19 +182,6 @@ def normalize_image_size(value: Any) -> str:
     """``2k`` -> ``2K``: the API requires the upper-case K (``"1k"`` is rejected)."""
     text = str(value).strip()
     return text[:-1] + "K" if text.lower().endswith("k") else text
-
-
-def _validate(catalog: Any, request: dict[str, Any], console: Console) -> None:
-    problems = catalog.validate(request)
-    fatal = [p for p in problems if getattr(p, "severity", "error") == "error"]
-    for problem in problems:
-        if problem not in fatal:
-            console.warn(f"{problem.message} ({problem.fix})" if problem.fix else problem.message)
-    if fatal:
-        first = fatal[0]
-        raise errors.ValidationError(f"request not valid for {request['model']} on {request['backend']}: "
-                                     f"{first.message}", "; ".join(p.fix for p in fatal if p.fix),
-                                     problems=fatal)
 
 
 def _build_requests(plan: ImagePlan) -> None:

@@ -132,7 +132,7 @@ def plan_video(prompt: str, base: Settings, catalog: Any, console: Console, *, p
     if load_inputs:
         plan.inputs = _load_inputs(plan, transport, console)
     plan.request = normalized_request(plan)
-    _validate(catalog, plan.request, console)
+    catalog.enforce(plan.request, console.warn)
     plan.estimate = catalog.estimate(plan.request)
     if load_inputs:
         plan.create = build_create(plan)
@@ -381,18 +381,6 @@ def normalized_request(plan: VideoPlan) -> dict[str, Any]:
     if s.get("storage_uri"):
         request["storage_uri"] = True
     return request
-
-
-def _validate(catalog: Any, request: dict[str, Any], console: Console) -> None:
-    problems = catalog.validate(request)
-    fatal = [p for p in problems if getattr(p, "severity", "error") == "error"]
-    for problem in problems:
-        if problem not in fatal:
-            console.warn(f"{problem.message} ({problem.fix})" if problem.fix else problem.message)
-    if fatal:
-        raise errors.ValidationError(f"request not valid for {request['model']} on {request['backend']}: "
-                                     f"{fatal[0].message}", "; ".join(p.fix for p in fatal if p.fix),
-                                     problems=fatal)
 
 
 def build_create(plan: VideoPlan) -> HttpRequest:

@@ -158,6 +158,56 @@ EXIT_CODES_HELP = """exit codes:
 stdout carries exactly one JSON document; progress goes to stderr."""
 
 
+@dataclass
+class GenerationStart:
+    """What every generating script resolves before planning."""
+
+    settings: Any
+    prompt: str
+    preset: Any
+    catalog: Any
+
+
+def start_generation(args: argparse.Namespace, ctx: Context, kind: str, cli: dict[str, Any]) -> GenerationStart:
+    """Settings (warnings reported), the prompt, the preset and the catalog, in that order."""
+    from ..presets import get_preset
+    from ..runtime import load_catalog
+    from ..settings import resolve_settings
+
+    settings = resolve_settings(cli, ctx.env, config_path=args.config, project=args.project, kind=kind)
+    for warning in settings.warnings:
+        ctx.console.warn(warning)
+    prompt = read_prompt(args, sys.stdin, required=not args.show_defaults)
+    preset = get_preset(kind, args.preset) if args.preset else None
+    return GenerationStart(settings, prompt, preset, load_catalog(ctx.env))
+
+
+def presets_listing(kind: str) -> dict[str, Any]:
+    """``--list-presets`` output."""
+    from ..presets import load_presets
+
+    return {"presets": {name: {"description": p.description, "values": p.values}
+                        for name, p in load_presets(kind).items()}}
+
+
+def preview(args: argparse.Namespace, plan: Any, setting_keys: tuple[str, ...],
+            requests: list[Any]) -> dict[str, Any] | None:
+    """The free outcomes (--show-defaults, --estimate-cost, --dry-run) after the budget check; None = go."""
+    from ..credentials import placeholder_headers
+    from ..ledger import check_budget
+
+    summary = plan.describe()
+    if args.show_defaults:
+        return {**summary, "settings": plan.settings.show(setting_keys)}
+    if args.estimate_cost:
+        return {**summary, "estimate": plan.estimate.to_dict()}
+    check_budget(plan.estimate.usd, plan.settings.get("max_cost"), priced=plan.estimate.priced)
+    if args.dry_run:
+        return {**summary, "dry_run": True,
+                "requests": describe_requests(requests, placeholder_headers(plan.choice.credential))}
+    return None
+
+
 def read_prompt(args: argparse.Namespace, stdin: TextIO, *, required: bool = True) -> str:
     """The prompt from the positional argument, ``-`` (stdin) or ``--prompt-file`` (never from a shell line)."""
     given = getattr(args, "prompt", None)

@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any, Mapping, TextIO
 
 from .. import errors
-from ..credentials import placeholder_headers
 from ..images import PARAM_KEYS, plan_images, run_images
-from ..ledger import check_budget
-from ..runtime import load_catalog, make_transport
-from ..settings import resolve_settings
-from .common import (Context, Parser, add_settings_options, add_spend_options, describe_requests, make_parser,
-                     read_prompt, run_command)
+from ..runtime import make_transport
+from .common import (Context, Parser, add_settings_options, add_spend_options, make_parser, presets_listing,
+                     preview, run_command, start_generation)
 
 DESCRIPTION = """Generate images from a prompt and save them with a JSON sidecar each.
 
@@ -62,31 +58,16 @@ def cli_values(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    from ..presets import get_preset, load_presets
-
     if args.list_presets:
-        return {"presets": {name: {"description": p.description, "values": p.values}
-                            for name, p in load_presets("image").items()}}
+        return presets_listing("image")
     if args.count is not None and args.count < 1:
         raise errors.UsageError("--count must be at least 1", "Use --count 1 or more.")
-    settings = resolve_settings(cli_values(args), ctx.env, config_path=args.config, project=args.project,
-                                kind="image")
-    for warning in settings.warnings:
-        ctx.console.warn(warning)
-    prompt = read_prompt(args, sys.stdin, required=not args.show_defaults)
-    preset = get_preset("image", args.preset) if args.preset else None
-    catalog = load_catalog(ctx.env)
-    plan = plan_images(prompt, settings, catalog, ctx.console, preset=preset,
+    start = start_generation(args, ctx, "image", cli_values(args))
+    plan = plan_images(start.prompt, start.settings, start.catalog, ctx.console, preset=start.preset,
                        load_inputs=not (args.show_defaults or args.estimate_cost))
-    summary = plan.describe()
-    if args.show_defaults:
-        return {**summary, "settings": plan.settings.show(SETTING_KEYS)}
-    if args.estimate_cost:
-        return {**summary, "estimate": plan.estimate.to_dict()}
-    check_budget(plan.estimate.usd, plan.settings.get("max_cost"), priced=plan.estimate.priced)
-    if args.dry_run:
-        return {**summary, "dry_run": True,
-                "requests": describe_requests(plan.http_requests, placeholder_headers(plan.choice.credential))}
+    free = preview(args, plan, SETTING_KEYS, plan.http_requests)
+    if free is not None:
+        return free
     return run_images(plan, lambda: make_transport(plan.settings, ctx.console), ctx.console)
 
 

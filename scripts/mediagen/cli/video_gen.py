@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any, Mapping, TextIO
 
-from ..credentials import placeholder_headers
 from ..jobstore import store_for
-from ..ledger import check_budget, ledger_for
-from ..runtime import load_catalog, make_transport
-from ..settings import resolve_settings
+from ..ledger import ledger_for
+from ..runtime import make_transport
 from ..videojobs import submit, wait
 from ..videos import MODES, PARAM_KEYS, plan_video
-from .common import (Context, Parser, add_settings_options, add_spend_options, describe_requests, make_parser,
-                     read_prompt, run_command)
+from .common import (Context, Parser, add_settings_options, add_spend_options, make_parser, presets_listing,
+                     preview, run_command, start_generation)
 
 DESCRIPTION = """Generate a video and save it with a JSON sidecar. Veo runs on Vertex AI; with only a
 Gemini API key, video is made by Gemini Omni (Veo left the Gemini API in 2026).
@@ -99,38 +96,21 @@ def cli_values(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    from ..presets import get_preset, load_presets
-
     if args.list_presets:
-        return {"presets": {name: {"description": p.description, "values": p.values}
-                            for name, p in load_presets("video").items()}}
-    settings = resolve_settings(cli_values(args), ctx.env, config_path=args.config, project=args.project,
-                                kind="video")
-    for warning in settings.warnings:
-        ctx.console.warn(warning)
-    prompt = read_prompt(args, sys.stdin, required=not args.show_defaults)
-    preset = get_preset("video", args.preset) if args.preset else None
-    catalog = load_catalog(ctx.env)
-    quick = args.show_defaults or args.estimate_cost
-    transport = make_transport(settings, ctx.console)
-    plan = plan_video(prompt, settings, catalog, ctx.console, preset=preset, transport=transport,
-                      load_inputs=not quick)
-    summary = plan.describe()
-    if args.show_defaults:
-        return {**summary, "settings": plan.settings.show(SETTING_KEYS)}
-    if args.estimate_cost:
-        return {**summary, "estimate": plan.estimate.to_dict()}
-    check_budget(plan.estimate.usd, plan.settings.get("max_cost"), priced=plan.estimate.priced)
-    if args.dry_run:
-        assert plan.create is not None
-        return {**summary, "dry_run": True,
-                "requests": describe_requests([plan.create], placeholder_headers(plan.choice.credential))}
+        return presets_listing("video")
+    start = start_generation(args, ctx, "video", cli_values(args))
+    transport = make_transport(start.settings, ctx.console)
+    plan = plan_video(start.prompt, start.settings, start.catalog, ctx.console, preset=start.preset,
+                      transport=transport, load_inputs=not (args.show_defaults or args.estimate_cost))
+    free = preview(args, plan, SETTING_KEYS, [plan.create] if plan.create else [])
+    if free is not None:
+        return free
     store, ledger = store_for(plan.settings), ledger_for(plan.settings)
     record = submit(plan, store, ledger, transport, ctx.console)
     initial = record.pop("_initial", None)
     if not args.wait and initial is None:
         job_id = record["job_id"]
-        return {**summary, "job_id": job_id, "state": "running", "next": f"scripts/jobs.py wait {job_id}"}
+        return {**plan.describe(), "job_id": job_id, "state": "running", "next": f"scripts/jobs.py wait {job_id}"}
     return wait(record["job_id"], store, plan.settings, transport, ctx.console,
                 timeout_s=float(plan.settings["wait_timeout"]), initial=initial, ledger=ledger)
 
