@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,53 @@ def test_preset_values_and_explicit_flags_win(run, fake, fake_env) -> None:
     settings = result.doc["settings"]
     assert settings["aspect_ratio"]["source"] == "cli"
     assert any(v["source"] == "preset:thumbnail" for v in settings.values())
+
+
+def test_url_data_uri_and_heic_inputs(run, fake, fake_env, tmp_path) -> None:
+    fake.config.gcs_require_auth = False
+    fake.gcs_put("pub", "ref.png", png_bytes(), "image/png")
+    url = f"{fake.urls['gcs']}/storage/v1/b/pub/o/ref.png?alt=media"
+    data_uri = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
+    heic = tmp_path / "photo.heic"
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200))
+    result = run(main, "a red fox in snow", "-i", url, "-i", data_uri, "-i", str(heic),
+                 env={**fake_env, "GEMINI_API_KEY": GEMINI_KEY})
+    parts = gen_requests(fake)[0].json["contents"][0]["parts"]
+    assert [p["inlineData"]["mimeType"] for p in parts[1:]] == ["image/png", "image/png", "image/heic"]
+    assert result.code == 0, result.doc
+    sources = [i["source"] for i in json.loads(Path(result.doc["images"][0]["sidecar"]).read_text())["inputs"]]
+    assert sources[0].startswith("http://") and sources[1] == "data: URI"
+
+
+def test_gs_inputs_go_by_reference_on_vertex_only(run, fake, fake_env, tmp_path) -> None:
+    key_file = fake.write_service_account(tmp_path / "sa.json")
+    fake.gcs_put("b", "ref.png", png_bytes(), "image/png")
+    result = run(main, "a red fox in snow", "-i", "gs://b/ref.png",
+                 env={**fake_env, "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)})
+    assert result.code == 0, result.doc
+    part = gen_requests(fake)[0].json["contents"][0]["parts"][1]
+    assert part == {"fileData": {"mimeType": "image/png", "fileUri": "gs://b/ref.png"}}
+    refused = run(main, "a red fox in snow", "-i", "gs://b/ref.png", env={**fake_env, "GEMINI_API_KEY": GEMINI_KEY})
+    assert refused.code == 2 and "Vertex" in refused.doc["error"]["message"]
+
+
+def test_too_many_inputs_refused_and_large_inputs_downscaled(run, fake, fake_env, tmp_path) -> None:
+    refs = []
+    for i in range(15):
+        path = tmp_path / f"r{i}.png"
+        path.write_bytes(png_bytes())
+        refs += ["-i", str(path)]
+    env = {**fake_env, "GEMINI_API_KEY": GEMINI_KEY}
+    refused = run(main, "a red fox in snow", *refs, "-m", "gemini-3-pro-image", env=env)
+    assert refused.code == 2 and "--image" in refused.doc["error"]["hint"] and not fake.requests
+    key_file = fake.write_service_account(tmp_path / "sa.json")
+    big = tmp_path / "big.png"
+    noise = Image.frombytes("RGB", (2000, 1600), os.urandom(2000 * 1600 * 3))
+    noise.save(big, format="PNG")
+    assert big.stat().st_size > 7 * 1024 * 1024
+    result = run(main, "a red fox in snow", "-i", str(big),
+                 env={**fake_env, "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)})
+    assert result.code == 0, result.doc
+    inline = gen_requests(fake)[0].json["contents"][0]["parts"][1]["inlineData"]
+    assert len(base64.b64decode(inline["data"])) <= 7 * 1024 * 1024
+    assert "downscaled" in result.stderr

@@ -385,3 +385,55 @@ def test_cancel_omni_job(run, fake, omni_env) -> None:
     assert listed.doc["jobs"][0]["job_id"] == started.doc["job_id"]
     waited = run(jobs_main, "wait", started.doc["job_id"], env=omni_env)
     assert waited.code == 5 and "cancelled" in waited.doc["error"]["message"]
+
+
+def test_omni_reference_video_and_uploaded_clip_extension(run, fake, omni_env, tmp_path) -> None:
+    made = run(main, "a cat walking", "--duration", "3", env=omni_env)
+    clip = Path(made.doc["videos"][0]["path"])
+    foreign = tmp_path / "mine.mp4"             # a clip with no sidecar: sent inline
+    foreign.write_bytes(clip.read_bytes())
+    fake.clear()
+    result = run(main, "a dog joins", "--reference-video", str(foreign), env=omni_env)
+    assert result.code == 0, result.doc
+    body = creates(fake, "/v1beta/interactions")[0].json
+    assert [b["type"] for b in body["input"]] == ["video", "text"]
+    assert body["input"][-1]["text"].startswith("<VIDEO_REF_0> ")
+    fake.clear()
+    result = run(main, "continue the scene", "--extend-video", str(foreign), "--duration", "4", env=omni_env)
+    assert result.code == 0, result.doc
+    body = creates(fake, "/v1beta/interactions")[0].json
+    assert "previous_interaction_id" not in body and body["input"][0]["type"] == "video"
+    assert body["generation_config"]["video_config"]["task"] == "extend"
+
+
+def test_vertex_kill_during_polling_then_resume(fake, vertex_env, tmp_path, run) -> None:
+    fake.config.operation_polls_until_done = 100000
+    env = {**vertex_env, "MEDIAGEN_POLL_INTERVAL_S": "0.2", "PYTHONPATH": str(ROOT)}
+    store = Path(env["XDG_STATE_HOME"]) / "mediagen" / "jobs"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "video_gen.py"), "a cat walking"],
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        records = []
+        while time.monotonic() < deadline and not (records and records[0].get("polls", 0) >= 2):
+            records = [json.loads(p.read_text()) for p in store.glob("*.json")] if store.is_dir() else []
+            time.sleep(0.1)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    assert records and records[0]["handle"].startswith("projects/fake-project/")
+    fake.config.operation_polls_until_done = 0
+    result = run(jobs_main, "wait", records[0]["job_id"], env=vertex_env)
+    assert result.code == 0, result.doc
+    playable(result.doc["videos"][0]["path"])
+    assert len(creates(fake, ":predictLongRunning")) == 1
+
+
+def test_show_defaults_of_jobs_and_estimate_send_nothing(run, fake, omni_env) -> None:
+    from mediagen.cli.estimate_cost import main as estimate_main
+
+    shown = run(jobs_main, "list", "--show-defaults", env=omni_env)
+    assert shown.code == 0 and "job_store" in shown.doc["settings"]
+    estimate = run(estimate_main, "video", "--duration", "6", "--show-defaults", env=omni_env)
+    assert estimate.code == 0 and estimate.doc["settings"]["duration"] == {"value": 6, "source": "cli"}
+    assert not fake.requests

@@ -53,6 +53,8 @@ def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     catalog = load_catalog(ctx.env)
     planner = plan_images if args.kind == "image" else plan_video
     plan = planner("(estimate)", settings, catalog, ctx.console, preset=preset, estimate_only=True)
+    if args.show_defaults:
+        return {**plan.describe(), "settings": plan.settings.show(module.SETTING_KEYS)}
     estimate = plan.estimate
     result: dict[str, Any] = {"kind": args.kind, "backend": plan.choice.describe(), "model": plan.model_info(),
                               "request": plan.request, "estimate": estimate.to_dict(),

@@ -40,6 +40,11 @@ def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     settings = resolve_settings({"backend": args.backend, "location": args.location}, ctx.env,
                                 config_path=args.config, project=args.project, kind="video")
     store = store_for(settings)
+    if args.show_defaults:
+        return {"settings": {**settings.show(("backend", "project_id", "location", "poll_first_s",
+                                               "poll_interval_s")),
+                             "job_store": {"value": str(store.folder), "source": settings.source("job_store")
+                                           or "default (per-user state folder)"}}}
     if args.action == "list":
         jobs = [_summary(r) for r in store.list(args.state)[: max(1, args.limit)]]
         return {"store": str(store.folder), "jobs": jobs}
