@@ -21,7 +21,7 @@ from .blobs import read_json_stream
 from .console import Console
 from .credentials import BackendChoice, choose_backend
 from .inputs import MediaInput, load_image
-from .ledger import check_budget, ledger_for
+from .ledger import check_budget, describe_cost, ledger_for
 from .output import OutputPlan, read_sidecar, release, write_sidecar
 from .payloads import save_payload
 from .settings import Layer, Settings
@@ -239,6 +239,7 @@ def run_images(plan: ImagePlan, transport_factory: Callable[[], Transport], cons
     plan.output = OutputPlan(output_target or settings.get("output"), settings["output_dir"], plan.prompt, "image")
     ledger = ledger_for(settings)
     run_id = uuid.uuid4().hex[:12]
+    console.info(f"estimated cost: {describe_cost(plan.estimate)}")
     ledger.append({"run_id": run_id, "command": "image_gen", "status": "submitted", "model": plan.model_id,
                    "backend": plan.choice.backend, "items": int(settings["count"]),
                    "estimate_usd": plan.estimate.usd})
@@ -257,6 +258,7 @@ def run_images(plan: ImagePlan, transport_factory: Callable[[], Transport], cons
                 "cost": plan.cost(actual), "run_id": run_id}
     if plan.location:
         document["location"] = plan.location
+    console.info(f"actual cost: ${actual:.4f}" if actual is not None else "actual cost: unpriced")
     if failures or blocked:
         raise _run_error(document, failures, blocked)
     return document

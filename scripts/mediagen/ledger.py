@@ -93,3 +93,10 @@ def check_budget(estimate_usd: float | None, max_cost: float | None, *, priced: 
             "Raise --max-cost, lower --count/--duration/--resolution, or use a cheaper model "
             "(scripts/estimate_cost.py shows the cheapest valid alternative).",
             details={"estimate_usd": estimate_usd, "max_cost": max_cost})
+
+
+def describe_cost(estimate: Any) -> str:
+    """``$0.1340 (prices as of 2026-10-08)`` or ``unpriced``, for progress lines."""
+    if not estimate.priced or estimate.usd is None:
+        return "unpriced (model not in the catalog)"
+    return f"${estimate.usd:.4f} (prices as of {estimate.as_of})"

@@ -21,7 +21,7 @@ from .blobs import read_json_stream
 from .console import Console
 from .credentials import BackendChoice, choose_backend
 from .jobstore import TERMINAL_STATES, JobStore, new_job_id, now_iso
-from .ledger import Ledger
+from .ledger import Ledger, describe_cost
 from .output import OutputPlan, extension_for, release, reserve_unique, write_sidecar
 from .payloads import save_payload
 from .providers import OmniProvider, PollResult, describe_operation_error, provider_for
@@ -73,7 +73,8 @@ def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transpor
     record = store.create(_record(plan, job_id, output))
     ledger.append({"run_id": job_id, "command": "video_gen", "status": "submitted", "model": plan.model_id,
                    "backend": plan.choice.backend, "estimate_usd": plan.estimate.usd})
-    console.info(f"job {job_id}: sending the create request ({plan.mode}, {plan.model_id})")
+    console.info(f"job {job_id}: sending the create request ({plan.mode}, {plan.model_id}); "
+                 f"estimated cost {describe_cost(plan.estimate)}")
     try:
         with transport.send(plan.create, plan.choice.credential.auth, stream=True) as response:
             doc = read_json_stream(response.iter_content(1 << 20))
@@ -228,6 +229,7 @@ def finish(job_id: str, store: JobStore, settings: Settings, transport: Transpor
                                                                                 len(videos))))
         record = store.update(job_id, state="succeeded", outputs=videos, actual_usd=actual, finished=now_iso(),
                               usage=outcome.usage or None)
+        console.info(f"job {job_id}: actual cost " + (f"${actual:.4f}" if actual is not None else "unpriced"))
         if ledger is not None:
             ledger.append({"run_id": job_id, "command": "video_gen", "status": "succeeded",
                            "model": record["model"]["id"], "backend": record["backend"]["name"],
