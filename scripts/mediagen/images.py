@@ -21,7 +21,7 @@ from .blobs import read_json_stream
 from .console import Console
 from .credentials import BackendChoice, choose_backend
 from .inputs import MediaInput, load_image
-from .ledger import check_budget, describe_cost, ledger_for
+from .ledger import describe_cost, ledger_for
 from .output import OutputPlan, read_sidecar, release, write_sidecar
 from .payloads import save_payload
 from .settings import Layer, Settings

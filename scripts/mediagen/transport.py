@@ -116,7 +116,6 @@ class Transport:
         self.sleep = sleep
         self.on_retry = on_retry
         self.connect_timeout_s = connect_timeout_s
-        self.sent = 0
 
     def send(self, request: HttpRequest, auth: Auth | None = None, *,
              stream: bool = False) -> requests.Response:
@@ -203,14 +202,13 @@ class Transport:
     def _attempt(self, request: HttpRequest, auth: Auth | None, stream: bool) -> requests.Response:
         headers = {**(auth.headers() if auth else {}), **request.headers}
         read_timeout = request.read_timeout or (READ_TIMEOUT_S if request.billable else POLL_READ_TIMEOUT_S)
-        self.sent += 1
         try:
             return self.session.request(request.method, request.url, headers=headers,
                                         params=dict(request.params) or None, json=request.json,
                                         data=request.data, stream=stream,
                                         timeout=(self.connect_timeout_s, read_timeout))
         except requests.ConnectTimeout as exc:
-            raise _Retryable(errors.NetworkError(_net_message(request, exc), _NET_HINT), "connect timeout")
+            raise _Retryable(errors.NetworkError(_net_message(request, exc), _NET_HINT), "connect timeout") from exc
         except requests.ReadTimeout as exc:
             error = errors.RequestTimeout(
                 f"{request.label or request.method} timed out after {read_timeout:.0f}s",
@@ -218,12 +216,12 @@ class Transport:
                 method=request.method, url=redact_text(request.url))
             if request.billable:
                 raise error from exc       # the server may be generating (and billing) already
-            raise _Retryable(error, "read timeout")
+            raise _Retryable(error, "read timeout") from exc
         except requests.ConnectionError as exc:
             error = errors.NetworkError(_net_message(request, exc), _NET_HINT,
                                         method=request.method, url=redact_text(request.url))
             if _never_connected(exc) or not request.billable:
-                raise _Retryable(error, "connection failed")
+                raise _Retryable(error, "connection failed") from exc
             raise error from exc
 
     def _retryable_status(self, request: HttpRequest, status: int, body: ErrorBody) -> bool:
