@@ -292,3 +292,9 @@ def test_too_many_inputs_refused_and_large_inputs_downscaled(run, fake, fake_env
     inline = gen_requests(fake)[0].json["contents"][0]["parts"][1]["inlineData"]
     assert len(base64.b64decode(inline["data"])) <= 7 * 1024 * 1024
     assert "downscaled" in result.stderr
+
+
+def test_proxy_not_running_names_the_fix(run, base_env) -> None:
+    result = run(main, "a red fox in snow", env={**base_env, "CLIPROXY_URL": "http://127.0.0.1:9",
+                                                 "MEDIAGEN_BACKEND": "cliproxy"})
+    assert result.code == 5 and "CLIProxyAPI does not answer" in result.doc["error"]["hint"]

@@ -260,7 +260,11 @@ def run_images(plan: ImagePlan, transport_factory: Callable[[], Transport], cons
         document["location"] = plan.location
     console.info(f"actual cost: ${actual:.4f}" if actual is not None else "actual cost: unpriced")
     if failures or blocked:
-        raise _run_error(document, failures, blocked)
+        error = _run_error(document, failures, blocked)
+        if plan.choice.backend == "cliproxy" and isinstance(error, errors.NetworkError):
+            error.hint = (f"CLIProxyAPI does not answer at {plan.choice.credential.auth.url}: start it (ccs, or "
+                          "cli-proxy-api -config config.yaml) or set CLIPROXY_URL to where it listens.")
+        raise error
     return document
 
 
