@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Mapping, TextIO
 
-from .. import errors
+from .. import batch_api, errors
 from ..jobstore import TERMINAL_STATES, store_for
 from ..ledger import ledger_for
 from ..providers import provider_for
@@ -52,6 +52,9 @@ def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         raise errors.UsageError(f"jobs.py {args.action} needs a job id", "Run jobs.py list to see job ids.")
     record = store.get(args.job_id)
     transport = make_transport(settings, ctx.console)
+    if record.get("kind") == batch_api.RECORD_KIND:        # Gemini Batch API image jobs (batch_gen.py)
+        return batch_api.job_command(args.action, record, store, settings, transport, ctx.console,
+                                     wait_timeout=args.wait_timeout, ledger=ledger_for(settings))
     if args.action == "cancel":
         return _cancel(record, store, settings, transport, ctx)
     if record.get("state") in TERMINAL_STATES:
