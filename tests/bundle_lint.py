@@ -34,6 +34,9 @@ import jsonschema
 import yaml
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "bundle_schemas"
+# Schemas the scripts themselves use live in the package (the shot list is read by storyboard.py).
+PACKAGE_SCHEMAS = {"shotlist.schema.json": Path(__file__).resolve().parents[1] / "scripts" / "mediagen" / "schemas"
+                   / "shotlist.schema.json"}
 
 # Canonical built-in tools (Claude Code 2.1.240).
 KNOWN_TOOLS = {
@@ -186,7 +189,7 @@ def package_version(root: Path) -> str | None:
 
 @lru_cache(maxsize=None)
 def _schema(name: str) -> dict[str, Any]:
-    return json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    return json.loads(PACKAGE_SCHEMAS.get(name, SCHEMA_DIR / name).read_text(encoding="utf-8"))
 
 
 def schema_problems(data: Any, schema_name: str, where: str) -> list[str]:

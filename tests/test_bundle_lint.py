@@ -345,7 +345,7 @@ def test_navigator_shot_list_example_matches_the_schema() -> None:
 
     from tests.bundle_lint import fenced_blocks
 
-    schema = json.loads((ROOT / "tests" / "bundle_schemas" / "shotlist.schema.json").read_text())
+    schema = json.loads((ROOT / "scripts" / "mediagen" / "schemas" / "shotlist.schema.json").read_text())
     blocks = [b for info, _, b in fenced_blocks((ROOT / AGENT).read_text()) if info == "yaml"]
     examples = [yaml.safe_load("\n".join(b)) for b in blocks if any(line.startswith("shots:") for line in b)]
     assert len(examples) == 1

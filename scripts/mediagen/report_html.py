@@ -26,7 +26,8 @@ h1 { margin: 0; font-size: 26px; }
 .facts { color: #57606a; }
 .style { margin: 0 0 20px; padding: 10px 14px; background: #fff8e6; border-left: 4px solid #d4a72c; }
 .film { margin: 0 0 28px; }
-.film video { width: 100%; max-width: 960px; background: #111; border-radius: 6px; display: block; }
+.film video { width: 100%; max-width: 720px; max-height: 50vh; background: #111; border-radius: 6px;
+              display: block; }
 .missing { padding: 18px; background: #ffebe9; border-radius: 6px; color: #82071e; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 18px; }
 .shot { background: #fff; border-radius: 8px; overflow: hidden; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
@@ -36,7 +37,8 @@ h1 { margin: 0; font-size: 26px; }
          #eaeef2 20px); }
 .body { padding: 12px 14px 14px; }
 .head { display: flex; justify-content: space-between; gap: 8px; font-weight: 600; }
-.badge { font-size: 12px; font-weight: 600; padding: 1px 8px; border-radius: 10px; background: #ddf4ff; color: #0969da; }
+.badge { font-size: 12px; font-weight: 600; padding: 1px 8px; border-radius: 10px; background: #ddf4ff;
+         color: #0969da; }
 .badge.continue { background: #dafbe1; color: #1a7f37; }
 .badge.extend { background: #fbefff; color: #8250df; }
 .prompt { margin: 8px 0; }

@@ -12,6 +12,7 @@ never drifts across the joins.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import subprocess
 import tempfile
@@ -92,7 +93,8 @@ def concat(clips: list[Path], dest: Path) -> dict[str, Any]:
     """Join ``clips`` in order into ``dest`` (written atomically); return what was made."""
     if not clips:
         raise errors.UsageError("nothing to join", "Generate at least one shot first.")
-    infos = [clip_info(Path(c)) for c in clips]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(clips))) as pool:
+        infos = list(pool.map(clip_info, [Path(c) for c in clips]))      # ffprobe start-up dominates: overlap it
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".mp4", dir=dest.parent)
     os.close(fd)
@@ -122,7 +124,7 @@ def _concat_copy(infos: list[ClipInfo], dest: Path) -> None:
 
 def _quote(path: Path) -> str:
     """A path for the concat demuxer's list file (single quotes, inner quotes escaped)."""
-    return "'" + str(path).replace("'", "'\\''") + "'"
+    return "'" + path.as_posix().replace("'", "'\\''") + "'"
 
 
 def _concat_reencode(infos: list[ClipInfo], dest: Path) -> None:
