@@ -532,7 +532,7 @@ def gate(estimate_usd: float, priced: bool, settings: Settings, *, approved: boo
     if approved or covered or (priced and estimate_usd <= threshold + 1e-9):
         return
     what = f"${estimate_usd:.4f}" if priced else "an unpriced amount"
-    raise errors.BudgetExceeded(
+    raise errors.ApprovalRequired(
         f"the batch ({items} item(s)) would cost {what}, over the approval threshold ${threshold:.2f}; "
         "nothing was sent",
         f"Check the estimate (--estimate-cost), then rerun with --approve or --max-cost {estimate_usd:.2f} "

@@ -84,6 +84,12 @@ class BudgetExceeded(MediagenError):
     exit_code = ExitCode.OVER_BUDGET
 
 
+class ApprovalRequired(BudgetExceeded):
+    """A multi-item run (storyboard, batch) spends only with --approve or a covering --max-cost."""
+
+    type = "approval_required"
+
+
 class ConfigError(MediagenError):
     """A configuration file or setting is wrong or missing."""
 

@@ -103,12 +103,6 @@ RUN_KEYS = ("backend", "project_id", "location", "model", "resolution", "aspect_
             "concurrency", "output_dir", "job_store", "ledger")
 
 
-class ApprovalRequired(errors.BudgetExceeded):
-    """A storyboard spends money only with ``--approve`` (or a ``--max-cost`` that covers it)."""
-
-    type = "approval_required"
-
-
 # -- the shot list ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -621,7 +615,7 @@ class Storyboard:
             return
         lines = [f"shot {s['index']} ({s['id']}): ${float(s['estimate_usd'] or 0):.2f} {s['action']}"
                  for s in budget["shots"]]
-        error = ApprovalRequired(
+        error = errors.ApprovalRequired(
             f"this storyboard would spend ${to_spend:.2f} ({'; '.join(lines)}); nothing was sent",
             f"Check the budget, then rerun with --approve (or --max-cost {to_spend:.2f}). "
             "--estimate-cost shows it again; --dry-run shows the requests.",
