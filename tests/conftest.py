@@ -30,6 +30,8 @@ _LEAKY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "
 
 GEMINI_KEY = "AIzaSyFAKE-test-key-000000000000000000"
 EXPRESS_KEY = "AQ.FAKE-express-key"
+# Video and batch jobs poll at once and then every 50 ms against the fake.
+FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05"}
 
 
 @pytest.fixture(autouse=True)
@@ -78,6 +80,19 @@ def fake_env(base_env: dict[str, str], fake) -> dict[str, str]:
             "GOOGLE_GEMINI_BASE_URL": fake.urls["gemini"],
             "GOOGLE_VERTEX_BASE_URL": fake.urls["vertex"],
             "STORAGE_EMULATOR_HOST": fake.urls["gcs"]}
+
+
+@pytest.fixture
+def omni_env(fake_env) -> dict[str, str]:
+    """A Gemini API key only: video goes to Gemini Omni."""
+    return {**fake_env, **FAST_POLLS, "GEMINI_API_KEY": GEMINI_KEY}
+
+
+@pytest.fixture
+def vertex_env(fake, fake_env, tmp_path: Path) -> dict[str, str]:
+    """A service account whose token endpoint is the fake: Vertex (Veo for video)."""
+    key_file = fake.write_service_account(tmp_path / "sa.json")
+    return {**fake_env, **FAST_POLLS, "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)}
 
 
 @dataclass

@@ -17,19 +17,9 @@ from mediagen import frames, stitch
 from mediagen.cli.storyboard import main
 from tests.conftest import GEMINI_KEY, ROOT
 
-FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05"}
 STYLE = "warm morning light, 35mm film look"
 
 
-@pytest.fixture
-def omni_env(fake_env) -> dict:
-    return {**fake_env, **FAST_POLLS, "GEMINI_API_KEY": GEMINI_KEY}
-
-
-@pytest.fixture
-def vertex_env(fake, fake_env, tmp_path) -> dict:
-    key_file = fake.write_service_account(tmp_path / "sa.json")
-    return {**fake_env, **FAST_POLLS, "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)}
 
 
 def shot_list(tmp_path: Path, shots: list[dict], name: str = "board.yaml", **top) -> str:

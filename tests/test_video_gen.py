@@ -18,18 +18,8 @@ from mediagen.cli.jobs import main as jobs_main
 from mediagen.cli.video_gen import main
 from tests.conftest import GEMINI_KEY, ROOT
 
-FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05"}
 
 
-@pytest.fixture
-def omni_env(fake_env) -> dict:
-    return {**fake_env, **FAST_POLLS, "GEMINI_API_KEY": GEMINI_KEY}
-
-
-@pytest.fixture
-def vertex_env(fake, fake_env, tmp_path) -> dict:
-    key_file = fake.write_service_account(tmp_path / "sa.json")
-    return {**fake_env, **FAST_POLLS, "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)}
 
 
 def png(path: Path, color=(10, 120, 200), size=(64, 36)) -> str:

@@ -99,7 +99,7 @@ class ToolSpec:
     parser: Callable[[], argparse.ArgumentParser] | None = None
     seed: Callable[[Mapping[str, Any]], list[str]] = field(default=lambda arguments: [])
     read_only: bool = False
-    spends: bool = False
+    remote: bool = False                            # talks to Google (or the proxy)
 
     def input_schema(self) -> dict[str, Any]:
         """The JSON Schema published in ``tools/list`` (and used by ``validate``)."""
@@ -300,7 +300,7 @@ def build_specs(catalog: Any = None, presets: Mapping[str, list[str]] | None = N
             "the cost, and a small PNG preview per image (the full files stay on disk). " + GENERATION_NOTE),
             tuple(from_parser(image_parser(), image_values, kind="image", exclude=("output",),
                               required=("prompt",)) + extras("output_dir")),
-            script="image_gen.py", parser=image_parser, spends=True),
+            script="image_gen.py", parser=image_parser, remote=True),
         ToolSpec("start_video", "Start a video job", (
             "Start a video generation (Veo on Vertex, Gemini Omni with a Gemini API key) and return its job id "
             "at once; the job is recorded before the request is sent. Then call get_video with the job id until "
@@ -309,14 +309,14 @@ def build_specs(catalog: Any = None, presets: Mapping[str, list[str]] | None = N
             + GENERATION_NOTE),
             tuple(from_parser(video_parser(), video_values, kind="video", exclude=("extend_video", "output"),
                               required=("prompt",)) + extras("output_dir")),
-            script="video_gen.py", parser=video_parser, spends=True),
+            script="video_gen.py", parser=video_parser, remote=True),
         ToolSpec("extend_video", "Extend a video", (
             "Start extending an earlier clip (a local result whose sidecar supplies model, backend and format; "
             "a gs:// URI on Vertex; or a file) and return the job id at once; then call get_video. Costs money. "
             + GENERATION_NOTE),
             tuple(from_parser(video_parser(), video_values, kind="video", include=VIDEO_EXTEND_FLAGS,
                               exclude=("output",), required=("prompt", "extend_video")) + extras("output_dir")),
-            script="video_gen.py", parser=video_parser, spends=True),
+            script="video_gen.py", parser=video_parser, remote=True),
         ToolSpec("get_video", "Wait for a video job", (
             "Check a video job and wait for it up to wait_seconds (at most 50 s, so clients with a 60 s tool "
             "timeout never hang), with progress notifications. Returns state 'running' and the job id while it "
@@ -324,7 +324,7 @@ def build_specs(catalog: Any = None, presets: Mapping[str, list[str]] | None = N
             "returns the file paths, a sidecar summary and the cost. Never sends a new create request."),
             tuple(from_parser(jobs_parser(), {}, include=("job_id", "project", "config"), required=("job_id",))
                   + extras("wait_seconds")),
-            script="jobs.py", parser=jobs_parser, seed=lambda arguments: ["status"]),
+            script="jobs.py", parser=jobs_parser, seed=lambda arguments: ["status"], remote=True),
         ToolSpec("list_jobs", "List video jobs", (
             "List recorded video jobs, newest first, from the shared job store (jobs started by the scripts, "
             "this server or another server process)."),
@@ -347,7 +347,7 @@ def build_specs(catalog: Any = None, presets: Mapping[str, list[str]] | None = N
             "use and why, whether the credential works, which catalog models it can see with lifecycle "
             "warnings, and whether CLIProxyAPI answers. Generates nothing."),
             tuple(from_parser(check_parser(), {})),
-            script="check_api.py", parser=check_parser, read_only=True),
+            script="check_api.py", parser=check_parser, read_only=True, remote=True),
     ]
     return {spec.name: spec for spec in specs}
 
