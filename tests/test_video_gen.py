@@ -427,3 +427,22 @@ def test_show_defaults_of_jobs_and_estimate_send_nothing(run, fake, omni_env) ->
     estimate = run(estimate_main, "video", "--duration", "6", "--show-defaults", env=omni_env)
     assert estimate.code == 0 and estimate.doc["settings"]["duration"] == {"value": 6, "source": "cli"}
     assert not fake.requests
+
+
+def test_estimate_cost_prices_shot_lists_and_batch_files(run, fake, omni_env, tmp_path) -> None:
+    from mediagen.cli.estimate_cost import main as estimate_main
+
+    shots = tmp_path / "shots.yaml"
+    shots.write_text("version: 1\ntitle: t\nshots:\n"
+                     "  - {id: a, prompt: a cat walks, duration: 6, transition: cut}\n"
+                     "  - {id: b, prompt: the cat sits, duration: 4, transition: continue}\n")
+    board = run(estimate_main, "shotlist", str(shots), env=omni_env)
+    assert board.code == 0, board.doc
+    assert board.doc["budget"]["total_usd"] == pytest.approx(10 * 5792 * 17.5 / 1e6, rel=1e-3)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a red fox\na blue bird\n")
+    online = run(estimate_main, "batch", str(prompts), env=omni_env)
+    viaapi = run(estimate_main, "batch", str(prompts), "--via", "batch-api", env=omni_env)
+    assert online.code == 0 and viaapi.code == 0, (online.doc, viaapi.doc)
+    assert viaapi.doc["cost"]["batch_usd"] == pytest.approx(online.doc["cost"]["estimate_usd"] / 2)
+    assert not fake.requests

@@ -16,7 +16,9 @@ source), and name the cheapest valid alternative. Sends nothing; works without c
 (then it prices the Gemini API, or the backend given with --backend).
   estimate_cost.py image --count 4 --image-size 2K
   estimate_cost.py video --duration 8 --resolution 1080p --backend vertex
-  estimate_cost.py video --preset quality"""
+  estimate_cost.py video --preset quality
+  estimate_cost.py shotlist shots.yaml            (a storyboard: per shot and total)
+  estimate_cost.py batch prompts.csv --via batch-api   (a batch file, with the Batch API price)"""
 
 
 def build_parser(stdout: TextIO | None) -> Parser:
@@ -26,7 +28,13 @@ def build_parser(stdout: TextIO | None) -> Parser:
     _copy_generation_flags(image, image_gen.build_parser(None))
     video = sub.add_parser("video", help="Price a video request (flags as video_gen.py).")
     _copy_generation_flags(video, video_gen.build_parser(None))
-    for child in (image, video):
+    shots = sub.add_parser("shotlist", help="Price a storyboard shot list (as storyboard.py --estimate-cost).")
+    shots.add_argument("file", help="The shot list (YAML).")
+    batch = sub.add_parser("batch", help="Price a batch file (as batch_gen.py --estimate-cost).")
+    batch.add_argument("file", help="txt, CSV, JSONL or YAML batch file.")
+    batch.add_argument("--via", choices=["online", "batch-api"], default="online",
+                       help="batch-api: price with the Batch API discount.")
+    for child in (image, video, shots, batch):
         add_settings_options(child)
     return parser
 
@@ -44,6 +52,8 @@ def _copy_generation_flags(target: argparse.ArgumentParser, source: argparse.Arg
 
 
 def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    if args.kind in ("shotlist", "batch"):
+        return _delegate(args, ctx)
     from ..presets import get_preset
 
     module = image_gen if args.kind == "image" else video_gen
@@ -64,6 +74,21 @@ def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         model_id, changes, alt = cheaper
         result["cheapest_alternative"] = {"model": model_id, "changes": changes, "estimate": alt.to_dict()}
     return result
+
+
+def _delegate(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    """Shot lists and batch files are priced by their own runners, with --estimate-cost."""
+    from . import batch_gen, storyboard
+
+    module = storyboard if args.kind == "shotlist" else batch_gen
+    argv = [args.file, "--estimate-cost"]
+    for flag, value in (("--backend", args.backend), ("--project", args.project), ("--location", args.location),
+                        ("--config", args.config), ("--via", getattr(args, "via", None))):
+        if value:
+            argv += [flag, value]
+    if args.show_defaults:
+        argv.append("--show-defaults")
+    return {"kind": args.kind, **module.handle(module.build_parser(None).parse_args(argv), ctx)}
 
 
 def _with_defaults(args: argparse.Namespace, module: Any) -> argparse.Namespace:
