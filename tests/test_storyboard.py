@@ -15,7 +15,7 @@ import yaml
 
 from mediagen import frames, stitch
 from mediagen.cli.storyboard import main
-from tests.conftest import GEMINI_KEY, ROOT
+from tests.conftest import ROOT
 
 STYLE = "warm morning light, 35mm film look"
 

@@ -1,7 +1,6 @@
 """video_gen.py and jobs.py end to end against the fake: every mode, durable jobs, outcomes."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -39,6 +38,25 @@ def playable(path: str, expected_s: float | None = None) -> float:
     if expected_s is not None:
         assert abs(length - expected_s) < 0.5
     return length
+
+
+def kill_while_polling(env: dict, tmp_path: Path) -> dict:
+    """Start video_gen.py, SIGKILL it once its job has polled twice; return the job record."""
+    env = {**env, "MEDIAGEN_POLL_INTERVAL_S": "0.2", "PYTHONPATH": str(ROOT)}
+    store = Path(env["XDG_STATE_HOME"]) / "mediagen" / "jobs"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "video_gen.py"), "a cat walking"],
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    records: list[dict] = []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (records and records[0].get("polls", 0) >= 2):
+            records = [json.loads(p.read_text()) for p in store.glob("*.json")] if store.is_dir() else []
+            time.sleep(0.1)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    assert records and records[0].get("polls", 0) >= 2, "the job never started polling"
+    return records[0]
 
 
 # -- Gemini Omni with an API key ------------------------------------------------------------
@@ -148,25 +166,9 @@ def test_wait_timeout_exits_still_running_with_job_id(run, fake, omni_env) -> No
 
 def test_kill_during_polling_then_resume_sends_one_create(fake, omni_env, tmp_path, run) -> None:
     fake.config.interaction_polls_until_done = 100000
-    env = {**omni_env, "MEDIAGEN_POLL_INTERVAL_S": "0.2", "PYTHONPATH": str(ROOT)}
-    store = Path(env["XDG_STATE_HOME"]) / "mediagen" / "jobs"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "video_gen.py"), "a cat walking"],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            records = [json.loads(p.read_text()) for p in store.glob("*.json")] if store.is_dir() else []
-            if records and records[0].get("polls", 0) >= 2:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the job never started polling")
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    job_id = records[0]["job_id"]
+    record = kill_while_polling(omni_env, tmp_path)
     fake.config.interaction_polls_until_done = 0
-    result = run(jobs_main, "wait", job_id, env=omni_env)
+    result = run(jobs_main, "wait", record["job_id"], env=omni_env)
     assert result.code == 0, result.doc
     playable(result.doc["videos"][0]["path"])
     assert len(creates(fake, "/v1beta/interactions")) == 1
@@ -398,22 +400,10 @@ def test_omni_reference_video_and_uploaded_clip_extension(run, fake, omni_env, t
 
 def test_vertex_kill_during_polling_then_resume(fake, vertex_env, tmp_path, run) -> None:
     fake.config.operation_polls_until_done = 100000
-    env = {**vertex_env, "MEDIAGEN_POLL_INTERVAL_S": "0.2", "PYTHONPATH": str(ROOT)}
-    store = Path(env["XDG_STATE_HOME"]) / "mediagen" / "jobs"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "video_gen.py"), "a cat walking"],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        records = []
-        while time.monotonic() < deadline and not (records and records[0].get("polls", 0) >= 2):
-            records = [json.loads(p.read_text()) for p in store.glob("*.json")] if store.is_dir() else []
-            time.sleep(0.1)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    assert records and records[0]["handle"].startswith("projects/fake-project/")
+    record = kill_while_polling(vertex_env, tmp_path)
+    assert record["handle"].startswith("projects/fake-project/")
     fake.config.operation_polls_until_done = 0
-    result = run(jobs_main, "wait", records[0]["job_id"], env=vertex_env)
+    result = run(jobs_main, "wait", record["job_id"], env=vertex_env)
     assert result.code == 0, result.doc
     playable(result.doc["videos"][0]["path"])
     assert len(creates(fake, ":predictLongRunning")) == 1

@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
 
 from .errors import CatalogError, ModelUnavailable, ValidationError
+from .yamlfile import read_mapping
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CATALOG_PATH = REPO_ROOT / "presets" / "models.yaml"
@@ -1002,37 +1002,8 @@ def _deep_merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
-def _iso_dates(data: Any) -> Any:
-    """YAML turns unquoted dates into date objects; the schema wants ISO strings."""
-    if isinstance(data, dict):
-        return {k: _iso_dates(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_iso_dates(v) for v in data]
-    if isinstance(data, (_dt.date, _dt.datetime)):
-        return data.isoformat()[:10]
-    return data
-
-
-# libyaml's loader (when PyYAML was built with it) parses the catalog ~7x faster; same safe semantics.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _read_yaml(path: Path, what: str) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogError(f"cannot read the {what} file {path}: {exc.strerror or exc}",
-                           "check the path (and $MEDIAGEN_CATALOG_OVERRIDE)") from exc
-    try:
-        data = yaml.load(text, Loader=_YAML_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise CatalogError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}",
-                           "fix the YAML syntax") from exc
-    if not isinstance(data, dict):
-        raise CatalogError(f"{path}: the {what} must be a YAML mapping", "see presets/models.yaml for the shape")
-    return _iso_dates(data)
+    return read_mapping(path, error=CatalogError, what=what, shape_hint="see presets/models.yaml for the shape")
 
 
 def _check_override_shape(override: dict, path: Path) -> None:

@@ -8,16 +8,15 @@ flattens for the backend in use.  Unknown keys are rejected.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from .errors import PresetError
+from .yamlfile import read_mapping
 
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets"
 SCHEMA_PATH = PRESETS_DIR / "presets.schema.json"
@@ -92,28 +91,7 @@ def _is_backend_map(value: Any) -> bool:
 
 
 def _read(path: Path) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PresetError(f"cannot read the preset file {path}: {exc.strerror or exc}",
-                          "check the path") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise PresetError(f"{path}: not valid YAML{where}", "fix the YAML syntax") from exc
-    if not isinstance(data, dict):
-        raise PresetError(f"{path}: a preset file must be a YAML mapping", "see presets/image.yaml for the shape")
-    return _iso_dates(data)
-
-
-def _iso_dates(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _iso_dates(v) for k, v in data.items()}
-    if isinstance(data, (_dt.date, _dt.datetime)):
-        return data.isoformat()[:10]
-    return data
+    return read_mapping(path, error=PresetError, what="preset", shape_hint="see presets/image.yaml for the shape")
 
 
 _VALIDATOR: list[jsonschema.Draft202012Validator] = []
