@@ -168,7 +168,7 @@ def test_estimate_cost_properties_are_the_estimate_script_flags(specs) -> None:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     flags = {kind: {mcp_schema.flag_name(a): a for a in mcp_schema.exposed_actions(child, exclude=("output",))}
              for kind, child in sub.choices.items()}
-    assert spec.prop("kind").schema["enum"] == ["image", "video"]
+    assert spec.prop("kind").schema["enum"] == list(sub.choices) == ["image", "video", "shotlist", "batch"]
     for prop in spec.props:
         if prop.name == "kind":
             continue
@@ -178,7 +178,7 @@ def test_estimate_cost_properties_are_the_estimate_script_flags(specs) -> None:
             if action.choices is not None:
                 enum = prop.schema.get("enum") or prop.schema.get("items", {}).get("enum")
                 assert set(action.choices) <= set(enum), prop
-    assert set(flags["image"]) | set(flags["video"]) == {p.name for p in spec.props} - {"kind"}
+    assert set().union(*flags.values()) == {p.name for p in spec.props} - {"kind"}
 
 
 def _sample(schema: dict[str, Any]) -> Any:
@@ -381,6 +381,8 @@ def test_a_second_server_process_sees_the_same_job(fake, mcp_env, hermetic, serv
 def test_free_tools_check_setup_list_models_estimate_cost(fake, hermetic, server_log, fake_env, tmp_path) -> None:
     key_file = fake.write_service_account(tmp_path / "sa.json")
     env = {**fake_env, **FAST_POLLS, "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)}
+    shots = tmp_path / "shots.yaml"
+    shots.write_text("version: 1\ntitle: t\nshots:\n  - {id: a, prompt: a cat walks, duration: 8, transition: cut}\n")
 
     async def scenario() -> dict[str, Any]:
         async with connect(env, hermetic, server_log) as client:
@@ -389,6 +391,7 @@ def test_free_tools_check_setup_list_models_estimate_cost(fake, hermetic, server
                     "estimate": await client.call("estimate_cost", {"kind": "video", "duration": 8,
                                                                     "resolution": "1080p"}),
                     "wrong_kind": await client.call("estimate_cost", {"kind": "image", "duration": 8}),
+                    "shots": await client.call("estimate_cost", {"kind": "shotlist", "file": str(shots)}),
                     "jobs": await client.call("list_jobs", {"state": "active"})}
 
     results = run(scenario())
@@ -403,6 +406,8 @@ def test_free_tools_check_setup_list_models_estimate_cost(fake, hermetic, server
     estimate = ok(results["estimate"], server_log)
     assert estimate["kind"] == "video" and estimate["total_usd"] > 0 and estimate["request"]["resolution"] == "1080p"
     assert results["wrong_kind"].is_error and payload(results["wrong_kind"])["type"] == "usage"
+    board = ok(results["shots"], server_log)
+    assert board["kind"] == "shotlist" and board["budget"]["total_usd"] > 0
     assert ok(results["jobs"], server_log)["jobs"] == []
     assert not fake.requests_for(service="vertex", method="POST")        # nothing generated
 

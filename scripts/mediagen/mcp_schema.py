@@ -332,11 +332,11 @@ def build_specs(catalog: Any = None, presets: Mapping[str, list[str]] | None = N
             script="jobs.py", parser=jobs_parser, seed=lambda arguments: ["list"], read_only=True),
         ToolSpec("estimate_cost", "Estimate a cost", (
             "Price an image or video request from the catalog (price date and source included) and name the "
-            "cheapest valid alternative. Free: sends nothing and needs no credential. Properties are the "
-            "image_gen / video_gen flags; each applies to the kind(s) its description names."),
+            "cheapest valid alternative, or price a storyboard shot list or a batch file (kind shotlist / "
+            "batch with file). Free: sends nothing and needs no credential. Properties are the image_gen / "
+            "video_gen flags; each applies to the kind(s) its description names."),
             tuple(_estimate_props(estimate_parser(), image_values, video_values)),
-            script="estimate_cost.py", parser=estimate_parser,
-            seed=lambda arguments: [str(arguments.get("kind") or "image")], read_only=True),
+            script="estimate_cost.py", parser=estimate_parser, seed=_estimate_seed, read_only=True),
         ToolSpec("list_models", "List models", (
             "The model catalog: every image and video model with its aliases, the backends that serve it and "
             "its lifecycle there (ga, preview, deprecated with shutdown date and replacement, retired), the "
@@ -352,12 +352,24 @@ def build_specs(catalog: Any = None, presets: Mapping[str, list[str]] | None = N
     return {spec.name: spec for spec in specs}
 
 
+def _estimate_seed(arguments: Mapping[str, Any]) -> list[str]:
+    """The subcommand, plus the file that shot-list and batch estimates need as a positional argument."""
+    kind = str(arguments.get("kind") or "image")
+    if kind in ("shotlist", "batch"):
+        if not arguments.get("file"):
+            raise errors.UsageError(f"estimate_cost kind={kind} needs file", "Pass file: the shot list or batch path.")
+        return [kind, str(arguments["file"])]
+    return [kind]
+
+
 def _estimate_props(parser: argparse.ArgumentParser, image_values: Mapping[str, list[Any]],
                     video_values: Mapping[str, list[Any]]) -> list[Prop]:
-    """``kind`` plus the union of the image and video subcommands' flags (enums merged)."""
+    """``kind`` plus the union of the subcommands' flags (image, video, shotlist, batch; enums merged)."""
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     props: dict[str, Prop] = {"kind": Prop("kind", {"type": "string", "enum": list(sub.choices),
-                                                    "description": "Price an image or a video request."},
+                                                    "description": "Price an image or a video request, a storyboard shot list "
+                                                                   "(kind shotlist + file) or a batch file (kind batch + "
+                                                                   "file, via batch-api for the Batch API price)."},
                                            "kind", True)}
     helps: dict[str, dict[str, str]] = {}
     for kind, child in sub.choices.items():
