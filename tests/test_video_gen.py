@@ -436,3 +436,13 @@ def test_estimate_cost_prices_shot_lists_and_batch_files(run, fake, omni_env, tm
     assert online.code == 0 and viaapi.code == 0, (online.doc, viaapi.doc)
     assert viaapi.doc["cost"]["batch_usd"] == pytest.approx(online.doc["cost"]["estimate_usd"] / 2)
     assert not fake.requests
+
+
+def test_failing_polls_leave_a_resumable_job(run, fake, omni_env) -> None:
+    fake.add_fault(service="gemini", path_contains="/interactions/", method="GET", status=500, times=4)
+    failed = run(main, "a cat walking", env=omni_env)
+    assert failed.code == 5 and "jobs.py wait" in failed.doc["error"]["hint"]
+    job_id = failed.doc["error"]["details"]["job_id"]
+    resumed = run(jobs_main, "wait", job_id, env=omni_env)
+    assert resumed.code == 0, resumed.doc
+    assert len(creates(fake, "/v1beta/interactions")) == 1

@@ -156,7 +156,10 @@ def wait(job_id: str, store: JobStore, settings: Settings, transport: Transport,
             clock.sleep(max(0.0, deadline - clock.monotonic()))
             raise _still_running(record, clock.monotonic() - started)
         clock.sleep(max(0.0, next_at - clock.monotonic()))
-        result = provider.poll(record, settings, transport, choice.credential.auth)
+        try:
+            result = provider.poll(record, settings, transport, choice.credential.auth)
+        except errors.MediagenError as exc:
+            raise _resumable(exc, job_id) from exc
         record = store.update(job_id, polls=int(record.get("polls", 0)) + 1, last_poll=now_iso(),
                               remote_state=result.state)
         record["_last_poll"] = clock.monotonic()
@@ -164,6 +167,14 @@ def wait(job_id: str, store: JobStore, settings: Settings, transport: Transport,
         total = _typical_total(record)
         console.progress(f"job {job_id}: {result.state}", elapsed, min(0.95, elapsed / total) if total else None)
     return finish(job_id, store, settings, transport, console, result, choice, ledger)
+
+
+def _resumable(exc: errors.MediagenError, job_id: str) -> errors.MediagenError:
+    """A poll failed after its retries: the job itself is safe, so say how to pick it up again."""
+    exc.hint = (f"The job is recorded and was not resent; resume it with scripts/jobs.py wait {job_id} "
+                f"once this is fixed. {exc.hint}").strip()
+    exc.details = {**(exc.details if isinstance(exc.details, dict) else {}), "job_id": job_id}
+    return exc
 
 
 def _require_handle(record: dict[str, Any]) -> None:
