@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 import mediagen
-from mediagen.cli import check_api, estimate_cost, image_gen, jobs, video_gen
+from mediagen.cli import check_api, estimate_cost, image_gen, jobs, storyboard, video_gen
 from tests.bundle_lint import bundle_commands, lint_bundle, package_version, rule_matches, tool_entries
 from tests.conftest import GEMINI_KEY, ROOT, run_main
 
 MAINS = {"check_api.py": check_api.main, "estimate_cost.py": estimate_cost.main, "image_gen.py": image_gen.main,
-         "video_gen.py": video_gen.main, "jobs.py": jobs.main}
+         "video_gen.py": video_gen.main, "jobs.py": jobs.main, "storyboard.py": storyboard.main}
 FREE_FLAGS = {"--dry-run", "--list-presets", "--show-defaults", "--estimate-cost", "--help", "--version"}
-SPENDING = {"image_gen.py", "video_gen.py"}
+SPENDING = {"image_gen.py", "video_gen.py", "storyboard.py"}
 PLACEHOLDER = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b|\bMAX_USD\b")
 
 
@@ -271,6 +271,11 @@ def materials(tmp_path: Path, fake, fake_env) -> dict[str, str]:
     mask.write_bytes(image_bytes(320, 180))
     video = work / "clip.mp4"
     video.write_bytes(mp4_bytes(4.0))
+    shots = work / "shots.yaml"
+    shots.write_text("version: 1\ntitle: Test\nshots:\n"
+                     "  - {id: s1, prompt: a fox trots through snow, duration: 6, transition: cut}\n"
+                     "  - {id: s2, prompt: the fox looks up, duration: 4, transition: continue}\n",
+                     encoding="utf-8")
     env = {**fake_env, "GEMINI_API_KEY": GEMINI_KEY, "MEDIAGEN_POLL_FIRST_S": "0.01", "MEDIAGEN_POLL_INTERVAL_S": "0.05"}
     started = run_main(video_gen.main, "--prompt-file", str(prompt), "--preset", "quick", "--no-wait", env=env)
     assert started.code == 0, started.doc
@@ -280,7 +285,7 @@ def materials(tmp_path: Path, fake, fake_env) -> dict[str, str]:
     return {"PROMPT_FILE": str(prompt), "INPUT_IMAGE": str(png), "FIRST_FRAME": str(png),
             "LAST_FRAME": str(png), "REFERENCE_IMAGE": str(png), "MASK_IMAGE": str(mask),
             "VIDEO_PATH": str(video), "FRAME_PATH": str(work / "clip.frame.png"),
-            "JOB_ID": started.doc["job_id"], "MAX_USD": "5"}
+            "JOB_ID": started.doc["job_id"], "MAX_USD": "5", "SHOT_LIST": str(shots)}
 
 
 def substitute(text: str, values: dict[str, str]) -> str:
