@@ -316,16 +316,24 @@ class _Lint:
             self.lint_skill(skill_dir, skill_md)
         return names
 
-    def lint_skill(self, skill_dir: Path, skill_md: Path) -> None:
-        where = _rel(skill_md, self.root)
+    def _frontmatter(self, path: Path) -> tuple[str, dict, Any] | None:
+        """(where, frontmatter, body), or None after recording why the frontmatter is unusable."""
+        where = _rel(path, self.root)
         try:
-            meta, body, _ = split_frontmatter(skill_md.read_text(encoding="utf-8"))
+            meta, body, _ = split_frontmatter(path.read_text(encoding="utf-8"))
         except (ValueError, yaml.YAMLError) as exc:
             self.add(f"{where}: frontmatter: {exc}")
-            return
+            return None
         if not isinstance(meta, dict):
             self.add(f"{where}: frontmatter is not a mapping")
+            return None
+        return where, meta, body
+
+    def lint_skill(self, skill_dir: Path, skill_md: Path) -> None:
+        parsed = self._frontmatter(skill_md)
+        if parsed is None:
             return
+        where, meta, body = parsed
         self.problems.extend(schema_problems(meta, "skill.schema.json", where))
         name = meta.get("name")
         if name != skill_dir.name:
@@ -421,15 +429,10 @@ class _Lint:
         return files
 
     def lint_agent(self, path: Path) -> None:
-        where = _rel(path, self.root)
-        try:
-            meta, body, _ = split_frontmatter(path.read_text(encoding="utf-8"))
-        except (ValueError, yaml.YAMLError) as exc:
-            self.add(f"{where}: frontmatter: {exc}")
+        parsed = self._frontmatter(path)
+        if parsed is None:
             return
-        if not isinstance(meta, dict):
-            self.add(f"{where}: frontmatter is not a mapping")
-            return
+        where, meta, body = parsed
         for key in ("hooks", "mcpServers", "permissionMode"):
             if key in meta:
                 self.add(f"{where}: {key} is ignored for plugin-shipped agents; drop it")
