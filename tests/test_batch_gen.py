@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mediagen import batch
+from mediagen.ops import batch
 from mediagen.cli.batch_gen import main
 from mediagen.cli.jobs import main as jobs_main
-from mediagen.errors import UsageError
+from mediagen.core.errors import UsageError
 from tests.conftest import GEMINI_KEY, ROOT
 
 FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.02"}

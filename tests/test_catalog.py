@@ -10,7 +10,7 @@ import yaml
 
 from mediagen import catalog as catalog_module
 from mediagen.catalog import DEFAULT_CATALOG_PATH, VOCABULARY, Catalog, CostEstimate, Problem
-from mediagen.errors import CatalogError, ModelUnavailable, ValidationError
+from mediagen.core.errors import CatalogError, ModelUnavailable, ValidationError
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "presets" / "models.schema.json").read_text())
@@ -633,6 +633,6 @@ def test_bad_override_names_the_override_file(tmp_path):
 
 
 def test_catalog_errors_are_config_errors():
-    from mediagen.errors import ExitCode
+    from mediagen.core.errors import ExitCode
     assert CatalogError("x").exit_code == ExitCode.CONFIG
     assert catalog_module.SCHEMA_PATH.exists()

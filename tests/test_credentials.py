@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mediagen import errors
-from mediagen.credentials import choose_backend, classify_key
-from mediagen.settings import resolve_settings
+from mediagen.core import errors
+from mediagen.config.credentials import choose_backend, classify_key
+from mediagen.config.settings import resolve_settings
 
 GEMINI = "AIzaSyFAKE-test-key-000000000000000000"
 EXPRESS = "AQ.FAKE-express-key"

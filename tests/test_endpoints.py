@@ -1,7 +1,7 @@
 """Host and path selection for each surface."""
 from __future__ import annotations
 
-from mediagen import endpoints
+from mediagen.wire import endpoints
 
 
 def test_vertex_hosts_follow_location() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mediagen import errors
-from mediagen.ledger import Ledger, check_budget
+from mediagen.core import errors
+from mediagen.ops.ledger import Ledger, check_budget
 
 
 def _writer(path: str, worker: int) -> None:

@@ -27,9 +27,9 @@ from PIL import Image
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
-from mediagen import mcp_schema
+from mediagen.mcp import schema as mcp_schema
 from mediagen.cli import check_api, estimate_cost, image_gen, jobs, video_gen
-from mediagen.runtime import load_catalog
+from mediagen.app.runtime import load_catalog
 from tests.conftest import GEMINI_KEY, ROOT
 
 SERVER = ROOT / "scripts" / "mcp_server.py"
@@ -220,7 +220,7 @@ def test_tool_arguments_parse_like_the_equivalent_command_line(specs, tool) -> N
 
 
 def test_schema_rejects_what_the_catalog_does_not_offer(specs) -> None:
-    from mediagen import errors
+    from mediagen.core import errors
 
     spec = specs["generate_image"]
     assert "16:9" in spec.prop("aspect_ratio").schema["enum"]

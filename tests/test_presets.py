@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from mediagen.catalog import Catalog
-from mediagen.errors import ModelUnavailable, PresetError
-from mediagen.presets import PRESETS_DIR, Preset, get_preset, load_presets
+from mediagen.core.errors import ModelUnavailable, PresetError
+from mediagen.config.presets import PRESETS_DIR, Preset, get_preset, load_presets
 
 CATALOG = Catalog.load()
 CASES = [(kind, preset, backend)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from mediagen import errors
-from mediagen.http_errors import error_for_status, parse_error_body, parse_duration
-from mediagen.redaction import redact, redact_headers, redact_text, register_secret
+from mediagen.core import errors
+from mediagen.transport.http_errors import error_for_status, parse_error_body, parse_duration
+from mediagen.core.redaction import redact, redact_headers, redact_text, register_secret
 
 
 def test_patterns_and_registered_secrets_are_masked() -> None:

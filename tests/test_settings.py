@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mediagen import errors
-from mediagen.settings import Layer, resolve_settings
+from mediagen.core import errors
+from mediagen.config.settings import Layer, resolve_settings
 
 
 def write_config(path: Path, text: str) -> Path:

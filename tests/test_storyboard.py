@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mediagen import frames, stitch
+from mediagen.ops import frames, stitch
 from mediagen.cli.storyboard import main
 from tests.conftest import ROOT
 
@@ -347,7 +347,7 @@ def test_stitch_reencodes_mixed_clips_and_adds_silence(tmp_path) -> None:
 
 
 def test_shotlist_schema_accepts_the_agent_example() -> None:
-    from mediagen import storyboard
+    from mediagen.ops import storyboard
     from tests.bundle_lint import fenced_blocks
     from tests.conftest import ROOT
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import time
 import pytest
 
-from mediagen import errors
-from mediagen.credentials import ApiKeyAuth
-from mediagen.transport import HttpRequest, RetryPolicy, Transport
+from mediagen.core import errors
+from mediagen.config.credentials import ApiKeyAuth
+from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
 from tests.conftest import GEMINI_KEY
 
 BODY = {"contents": [{"role": "user", "parts": [{"text": "a fox"}]}],

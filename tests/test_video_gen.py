@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mediagen import frames
+from mediagen.ops import frames
 from mediagen.cli.jobs import main as jobs_main
 from mediagen.cli.video_gen import main
 from tests.conftest import GEMINI_KEY, ROOT

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 
-from .errors import CatalogError, ModelUnavailable, ValidationError
-from .yamlfile import read_mapping
+from mediagen.core.errors import CatalogError, ModelUnavailable, ValidationError
+from mediagen.core.resources import REPO_ROOT
+from mediagen.core.yamlfile import read_mapping
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CATALOG_PATH = REPO_ROOT / "presets" / "models.yaml"
 SCHEMA_PATH = REPO_ROOT / "presets" / "models.schema.json"
 

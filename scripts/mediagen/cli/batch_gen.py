@@ -5,17 +5,24 @@ import argparse
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
-from .. import batch, batch_api, errors
-from ..credentials import placeholder_headers
-from ..jobstore import store_for
-from ..ledger import ledger_for
-from ..runtime import load_catalog, make_transport
-from ..settings import Settings, resolve_settings
-from ..targets import model_method_url
-from ..transport import HttpRequest, RetryPolicy
-from ..wire import batch as batch_wire
-from .common import (Context, Parser, add_settings_options, add_spend_options, describe_requests, make_parser,
-                     run_command)
+from mediagen.ops import batch, batch_api
+from mediagen.core import errors
+from mediagen.config.credentials import placeholder_headers
+from mediagen.ops.jobstore import store_for
+from mediagen.ops.ledger import ledger_for
+from mediagen.app.runtime import load_catalog, make_transport
+from mediagen.config.settings import Settings, resolve_settings
+from mediagen.ops.targets import model_method_url
+from mediagen.transport.http import HttpRequest, RetryPolicy
+from mediagen.wire import batch as batch_wire
+from mediagen.cli.common import (
+    Context,
+    Parser,
+    add_settings_options,
+    add_spend_options,
+    describe_requests,
+    make_parser,
+    run_command)
 
 DESCRIPTION = """Generate many images (or videos) from one input file, resumably.
 

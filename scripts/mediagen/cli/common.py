@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
 
-from .. import __version__, errors
-from ..console import Console
-from ..redaction import redact, redact_text
+from mediagen import __version__
+from mediagen.core import errors
+from mediagen.core.console import Console
+from mediagen.core.redaction import redact, redact_text
 
 Handler = Callable[[argparse.Namespace, "Context"], dict[str, Any]]
 
@@ -170,9 +171,9 @@ class GenerationStart:
 
 def start_generation(args: argparse.Namespace, ctx: Context, kind: str, cli: dict[str, Any]) -> GenerationStart:
     """Settings (warnings reported), the prompt, the preset and the catalog, in that order."""
-    from ..presets import get_preset
-    from ..runtime import load_catalog
-    from ..settings import resolve_settings
+    from mediagen.config.presets import get_preset
+    from mediagen.app.runtime import load_catalog
+    from mediagen.config.settings import resolve_settings
 
     settings = resolve_settings(cli, ctx.env, config_path=args.config, project=args.project, kind=kind)
     for warning in settings.warnings:
@@ -184,7 +185,7 @@ def start_generation(args: argparse.Namespace, ctx: Context, kind: str, cli: dic
 
 def presets_listing(kind: str) -> dict[str, Any]:
     """``--list-presets`` output."""
-    from ..presets import load_presets
+    from mediagen.config.presets import load_presets
 
     return {"presets": {name: {"description": p.description, "values": p.values}
                         for name, p in load_presets(kind).items()}}
@@ -193,8 +194,8 @@ def presets_listing(kind: str) -> dict[str, Any]:
 def preview(args: argparse.Namespace, plan: Any, setting_keys: tuple[str, ...],
             requests: list[Any]) -> dict[str, Any] | None:
     """The free outcomes (--show-defaults, --estimate-cost, --dry-run) after the budget check; None = go."""
-    from ..credentials import placeholder_headers
-    from ..ledger import check_budget
+    from mediagen.config.credentials import placeholder_headers
+    from mediagen.ops.ledger import check_budget
 
     summary = plan.describe()
     if args.show_defaults:

@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 from typing import Any, Mapping, TextIO
 
-from ..images import plan_images
-from ..runtime import load_catalog
-from ..settings import resolve_settings
-from ..videos import plan_video
-from . import image_gen, video_gen
-from .common import Context, Parser, add_settings_options, make_parser, run_command
+from mediagen.ops.images import plan_images
+from mediagen.app.runtime import load_catalog
+from mediagen.config.settings import resolve_settings
+from mediagen.ops.videos import plan_video
+from mediagen.cli import image_gen, video_gen
+from mediagen.cli.common import Context, Parser, add_settings_options, make_parser, run_command
 
 DESCRIPTION = """Estimate what a generation would cost, from the catalog's prices (with their date and
 source), and name the cheapest valid alternative. Sends nothing; works without credentials
@@ -54,7 +54,7 @@ def _copy_generation_flags(target: argparse.ArgumentParser, source: argparse.Arg
 def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     if args.kind in ("shotlist", "batch"):
         return _delegate(args, ctx)
-    from ..presets import get_preset
+    from mediagen.config.presets import get_preset
 
     module = image_gen if args.kind == "image" else video_gen
     values = module.cli_values(_with_defaults(args, module))
@@ -78,7 +78,7 @@ def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
 
 def _delegate(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     """Shot lists and batch files are priced by their own runners, with --estimate-cost."""
-    from . import batch_gen, storyboard
+    from mediagen.cli import batch_gen, storyboard
 
     module = storyboard if args.kind == "shotlist" else batch_gen
     argv = [args.file, "--estimate-cost"]

@@ -4,11 +4,19 @@ from __future__ import annotations
 import argparse
 from typing import Any, Mapping, TextIO
 
-from .. import errors
-from ..images import PARAM_KEYS, plan_images, run_images
-from ..runtime import make_transport
-from .common import (Context, Parser, add_settings_options, add_spend_options, make_parser, presets_listing,
-                     preview, run_command, start_generation)
+from mediagen.core import errors
+from mediagen.ops.images import PARAM_KEYS, plan_images, run_images
+from mediagen.app.runtime import make_transport
+from mediagen.cli.common import (
+    Context,
+    Parser,
+    add_settings_options,
+    add_spend_options,
+    make_parser,
+    presets_listing,
+    preview,
+    run_command,
+    start_generation)
 
 DESCRIPTION = """Generate images from a prompt and save them with a JSON sidecar each.
 

@@ -4,13 +4,21 @@ from __future__ import annotations
 import argparse
 from typing import Any, Mapping, TextIO
 
-from ..jobstore import store_for
-from ..ledger import ledger_for
-from ..runtime import make_transport
-from ..videojobs import submit, wait
-from ..videos import MODES, PARAM_KEYS, plan_video
-from .common import (Context, Parser, add_settings_options, add_spend_options, make_parser, presets_listing,
-                     preview, run_command, start_generation)
+from mediagen.ops.jobstore import store_for
+from mediagen.ops.ledger import ledger_for
+from mediagen.app.runtime import make_transport
+from mediagen.ops.videojobs import submit, wait
+from mediagen.ops.videos import MODES, PARAM_KEYS, plan_video
+from mediagen.cli.common import (
+    Context,
+    Parser,
+    add_settings_options,
+    add_spend_options,
+    make_parser,
+    presets_listing,
+    preview,
+    run_command,
+    start_generation)
 
 DESCRIPTION = """Generate a video and save it with a JSON sidecar. Veo runs on Vertex AI; with only a
 Gemini API key, video is made by Gemini Omni (Veo left the Gemini API in 2026).

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..blobs import Blob
-from ..inputs import MediaInput
-from .common import GenerationOutcome, MediaPayload
+from mediagen.wire.blobs import Blob
+from mediagen.ops.inputs import MediaInput
+from mediagen.wire.common import GenerationOutcome, MediaPayload
 
 
 def build_request(model: str, prompt: str, images: Iterable[MediaInput], *, aspect_ratio: str | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..blobs import Blob
+from mediagen.wire.blobs import Blob
 
 # finishReason values that mean "no image because of safety or policy" (HTTP 200, not an error).
 BLOCKING_FINISH_REASONS = frozenset({

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..inputs import MediaInput
-from .common import GenerationOutcome, MediaPayload
+from mediagen.ops.inputs import MediaInput
+from mediagen.wire.common import GenerationOutcome, MediaPayload
 
 PERSON_GENERATION = {"allow_all": "ALLOW_ALL", "allow_adult": "ALLOW_ADULT", "dont_allow": "ALLOW_NONE",
                      "allow_none": "ALLOW_NONE"}

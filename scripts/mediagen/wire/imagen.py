@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import GenerationOutcome, MediaPayload
+from mediagen.wire.common import GenerationOutcome, MediaPayload
 
 
 def build_request(prompt: str, *, count: int, aspect_ratio: str | None = None, image_size: str | None = None,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..inputs import MediaInput
-from .common import GenerationOutcome, MediaPayload
+from mediagen.ops.inputs import MediaInput
+from mediagen.wire.common import GenerationOutcome, MediaPayload
 
 VERTEX_ONLY_PARAMS = ("seed", "generateAudio", "storageUri", "resizeMode", "compressionQuality")
 

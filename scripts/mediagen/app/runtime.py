@@ -1,0 +1,30 @@
+"""Objects one run needs, built from settings: the transport and the catalog."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from mediagen.core.console import Console
+from mediagen.config.settings import Settings
+from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
+
+CATALOG_OVERRIDE_ENV = "MEDIAGEN_CATALOG_OVERRIDE"
+
+
+def make_transport(settings: Settings, console: Console) -> Transport:
+    """A transport whose retries are announced on stderr."""
+
+    def announce(request: HttpRequest, attempt: int, delay: float, reason: str) -> None:
+        console.info(f"{request.label or request.method}: {reason}; retrying in {delay:.1f}s "
+                     f"(attempt {attempt + 1})")
+
+    retries = int(settings.get("retries") or 4)
+    return Transport(retry=RetryPolicy(max_attempts=retries), on_retry=announce)
+
+
+def load_catalog(env: Mapping[str, str]) -> Any:
+    """The model catalog, with the user's override file (``$MEDIAGEN_CATALOG_OVERRIDE``) merged in."""
+    from mediagen.catalog import Catalog
+
+    override = env.get(CATALOG_OVERRIDE_ENV)
+    return Catalog.load(override_path=Path(override) if override else None)

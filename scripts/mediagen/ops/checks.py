@@ -1,0 +1,165 @@
+"""Free checks of a setup: which credential, which backend and why, and what it can see.
+
+Nothing here generates media. The Gemini API key is checked with
+``models?pageSize=1`` and a model listing; Vertex by minting a token (or using
+the express key) and describing each catalog model; the proxy by its health
+route and ``/v1/models``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from mediagen.wire import endpoints
+from mediagen.core import errors
+from mediagen.core.console import Console
+from mediagen.config.credentials import BackendChoice, choose_backend, classify_key
+from mediagen.config.settings import Settings
+from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
+
+MAX_MODEL_PAGES = 5
+
+
+def check_setup(settings: Settings, transport: Transport, load_catalog: Any, console: Console) -> dict[str, Any]:
+    """Run every check for the chosen backend (and the proxy when configured); raise on a refused credential.
+
+    ``load_catalog`` is called only once a credential was found, so a machine
+    with no credentials gets the setup hint first.
+    """
+    choice = choose_backend(settings, kind="image")
+    console.info(f"backend {choice.backend}: {choice.reason}")
+    catalog = load_catalog()
+    result: dict[str, Any] = {"backend": choice.describe(), "checks": []}
+    key = settings.get("api_key")
+    if key:
+        result["key_type"] = classify_key(key)
+    checker = {"gemini-api": _check_gemini, "vertex": _check_vertex, "cliproxy": _check_proxy}[choice.backend]
+    try:
+        checker(choice, settings, transport, catalog, result)
+    except errors.AuthError as exc:
+        raise _refused(choice, exc) from exc
+    if choice.backend != "cliproxy" and settings.source("cliproxy_url") not in (None, "default"):
+        _check_proxy_optional(choice, settings, transport, catalog, result, console)
+    for model in result.get("models", []):
+        for warning in model.get("warnings", []):
+            console.warn(warning)
+    return result
+
+
+def _check_gemini(choice: BackendChoice, settings: Settings, transport: Transport, catalog: Any,
+                  result: dict[str, Any]) -> None:
+    base, version = settings["gemini_base_url"], settings["gemini_api_version"]
+    url = endpoints.gemini_url(base, version, "models")
+    transport.send_json(HttpRequest("GET", url, params={"pageSize": "1"}, label="models.list"),
+                        choice.credential.auth)
+    result["checks"].append({"name": "api-key", "ok": True,
+                             "detail": f"the Gemini API accepted the key ({version} models.list)"})
+    visible = _list_gemini_models(url, transport, choice)
+    result["checks"].append({"name": "models", "ok": True, "detail": f"{len(visible)} models visible"})
+    result["models"] = _catalog_view(catalog, "gemini-api", lambda wire: wire in visible)
+
+
+def _list_gemini_models(url: str, transport: Transport, choice: BackendChoice) -> set[str]:
+    visible: set[str] = set()
+    token = None
+    for _ in range(MAX_MODEL_PAGES):
+        params = {"pageSize": "1000", **({"pageToken": token} if token else {})}
+        page = transport.send_json(HttpRequest("GET", url, params=params, label="models.list"),
+                                   choice.credential.auth)
+        visible |= {str(m.get("name", "")).removeprefix("models/") for m in page.get("models", [])}
+        token = page.get("nextPageToken")
+        if not token:
+            break
+    return visible
+
+
+def _check_vertex(choice: BackendChoice, settings: Settings, transport: Transport, catalog: Any,
+                  result: dict[str, Any]) -> None:
+    auth = choice.credential.auth
+    auth.headers()     # mints (or refreshes) an OAuth token: the cheap credential check
+    detail = ("express key (no project: express-mode URLs)" if choice.express
+              else f"token ready for project {choice.project_id}")
+    result["checks"].append({"name": "credential", "ok": True, "detail": detail})
+    override = settings.get("vertex_base_url")
+
+    def visible(wire_id: str, location: str | None) -> bool:
+        url = endpoints.vertex_publisher_model_url(wire_id, location=location or "global", override=override)
+        try:
+            transport.send_json(HttpRequest("GET", url, label="publisherModels.get"), auth)
+        except errors.NotFoundError:
+            return False
+        return True
+
+    result["models"] = _catalog_view(catalog, "vertex", visible, pass_location=True)
+
+
+def _check_proxy(choice: BackendChoice, settings: Settings, transport: Transport, catalog: Any,
+                 result: dict[str, Any]) -> None:
+    auth = choice.credential.auth
+    base = auth.url
+    try:
+        transport.send_json(HttpRequest("GET", endpoints.cliproxy_url(base, "/"), label="proxy health"))
+    except errors.NetworkError as exc:
+        raise errors.NetworkError(f"CLIProxyAPI is not reachable at {base}",
+                                  "Start the proxy (e.g. `ccs` or `cli-proxy-api -config config.yaml`), or set "
+                                  "CLIPROXY_URL to where it listens.") from exc
+    result["checks"].append({"name": "proxy", "ok": True, "detail": f"CLIProxyAPI answers at {base}"})
+    listing = transport.send_json(HttpRequest("GET", endpoints.cliproxy_url(base, "/v1/models"),
+                                              label="proxy models"), auth)
+    listed = {str(m.get("id")) for m in listing.get("data", []) if isinstance(m, dict)}
+    result["checks"].append({"name": "proxy-key", "ok": True, "detail": f"{len(listed)} models listed"})
+    result["models"] = _catalog_view(catalog, "cliproxy", lambda wire: wire in listed)
+    result["proxy"] = {"url": base, "models": sorted(listed)}
+
+
+def _check_proxy_optional(choice: BackendChoice, settings: Settings, transport: Transport, catalog: Any,
+                          result: dict[str, Any], console: Console) -> None:
+    """The proxy is configured but not chosen: report its health without failing the run."""
+    from mediagen.config.credentials import discover
+
+    proxy = discover(settings).proxy
+    if proxy is None:
+        return
+    probe = BackendChoice("cliproxy", "configured", proxy)
+    extra: dict[str, Any] = {"checks": []}
+    single = Transport(retry=RetryPolicy(max_attempts=1))     # a side check: one attempt is enough
+    try:
+        _check_proxy(probe, settings, single, catalog, extra)
+        result["proxy"] = {**extra.get("proxy", {}), "ok": True}
+    except errors.MediagenError as exc:
+        result["proxy"] = {"url": proxy.auth.url, "ok": False, "error": exc.message, "hint": exc.hint}
+        console.warn(f"CLIProxyAPI check failed: {exc.message}")
+
+
+def _catalog_view(catalog: Any, backend: str, is_visible: Any, pass_location: bool = False) -> list[dict[str, Any]]:
+    """Every catalog model offered on ``backend`` with its live visibility and lifecycle warnings."""
+    rows = []
+    for model in catalog.models():
+        entry = model.backends.get(backend)
+        if entry is None or entry.status == "retired":
+            continue
+        location = entry.locations[0] if entry.locations else None
+        seen = is_visible(entry.id, location) if pass_location else is_visible(entry.id)
+        row: dict[str, Any] = {"id": model.id, "wire_id": entry.id, "kind": model.kind,
+                               "status": entry.status, "visible": bool(seen), "warnings": []}
+        if entry.shutdown:
+            row["shutdown"] = entry.shutdown
+        if entry.status == "deprecated":
+            row["warnings"].append(f"{model.id} is deprecated on {backend}"
+                                   f"{' (shutdown ' + entry.shutdown + ')' if entry.shutdown else ''}"
+                                   f"{'; use ' + entry.replacement if entry.replacement else ''}")
+        rows.append(row)
+    return rows
+
+
+def _refused(choice: BackendChoice, exc: errors.ApiError) -> errors.CredentialsError:
+    credential = choice.credential
+    hint = {
+        "gemini-api-key": "Check the key at https://aistudio.google.com/apikey (AQ. keys belong to Vertex).",
+        "express-key": "Check the key in the Vertex console (APIs & Services > Credentials) and that the "
+                       "Vertex AI API is enabled.",
+        "proxy-key": "Set CLIPROXY_API_KEY to one of the proxy's api-keys (CCS uses ccs-internal-managed).",
+    }.get(credential.kind, "Grant the principal roles/aiplatform.user on the project and enable the Vertex AI API.")
+    if choice.alternatives:
+        hint += " Other credentials found: " + "; ".join(choice.alternatives) + " (pick one with --backend)."
+    return errors.CredentialsError(f"the {credential.kind} from {credential.source} was refused: {exc.message}",
+                                   hint, status=exc.status, details=exc.to_dict().get("details"))

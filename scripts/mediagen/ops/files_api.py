@@ -1,0 +1,131 @@
+"""The Gemini Files API: resumable uploads (used for Batch API input files) and file state.
+
+Upload protocol (google-media-apis.md §10): ``POST /upload/{v}/files`` with
+``X-Goog-Upload-Protocol: resumable`` and ``X-Goog-Upload-Command: start``
+answers the session URL in the ``X-Goog-Upload-URL`` header; the bytes then go
+in chunks (8 MiB, the SDK's size) with a running ``X-Goog-Upload-Offset`` and
+``X-Goog-Upload-Command: upload`` (``upload, finalize`` for the last one). A
+chunk that fails is resumed from what the server says it received
+(``X-Goog-Upload-Command: query``), never re-sent blindly. Uploads are free,
+so the transport's ordinary retry policy applies.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from mediagen.wire import endpoints
+from mediagen.core import errors
+from mediagen.config.settings import Settings
+from mediagen.transport.http import HttpRequest, Transport
+
+CHUNK_BYTES = 8 * 1024 * 1024
+MAX_RESUMES = 3
+ACTIVE_POLLS = 30
+
+
+def upload_file(path: Path, *, mime_type: str, display_name: str, settings: Settings, transport: Transport,
+                auth: Any, chunk_bytes: int = CHUNK_BYTES) -> dict[str, Any]:
+    """Upload ``path`` and return the file resource (``name`` is ``files/ID``)."""
+    path = Path(path)
+    size = path.stat().st_size
+    session = _start(size, mime_type, display_name, settings, transport, auth)
+    resource = _send_chunks(path, size, session, transport, auth, max(1, int(chunk_bytes)))
+    if not resource.get("name"):
+        raise errors.ServerError("the Files API upload finished without a file name",
+                                 "Retry the run; nothing was billed.")
+    return resource
+
+
+def _start(size: int, mime_type: str, display_name: str, settings: Settings, transport: Transport,
+           auth: Any) -> str:
+    root = endpoints.gemini_root(settings["gemini_base_url"])
+    url = f"{root}/upload/{settings['gemini_api_version']}/files"
+    headers = {"X-Goog-Upload-Protocol": "resumable", "X-Goog-Upload-Command": "start",
+               "X-Goog-Upload-Header-Content-Length": str(size),
+               "X-Goog-Upload-Header-Content-Type": mime_type, "Content-Type": "application/json"}
+    request = HttpRequest("POST", url, headers=headers, json={"file": {"displayName": display_name}},
+                          label="files.upload (start)")
+    response = transport.send(request, auth)
+    session = response.headers.get("X-Goog-Upload-URL")
+    if not session:
+        raise errors.ServerError("the Files API did not return an upload URL",
+                                 "Check GOOGLE_GEMINI_BASE_URL (a proxy may drop X-Goog-Upload-* headers).")
+    return session
+
+
+def _send_chunks(path: Path, size: int, session: str, transport: Transport, auth: Any,
+                 chunk_bytes: int) -> dict[str, Any]:
+    offset, resumes = 0, 0
+    with open(path, "rb") as handle:
+        while True:
+            handle.seek(offset)
+            chunk = handle.read(chunk_bytes)
+            last = offset + len(chunk) >= size
+            try:
+                response = transport.send(_chunk_request(session, offset, chunk, last), auth)
+            except (errors.ServerError, errors.NetworkError, errors.RequestTimeout, errors.ClientError) as exc:
+                if isinstance(exc, errors.AuthError) or resumes >= MAX_RESUMES:
+                    raise
+                resumes += 1
+                offset = _received(session, transport, auth, exc)
+                continue
+            offset += len(chunk)
+            if last:
+                return _final_resource(response)
+
+
+def _chunk_request(session: str, offset: int, chunk: bytes, last: bool) -> HttpRequest:
+    command = "upload, finalize" if last else "upload"
+    headers = {"X-Goog-Upload-Command": command, "X-Goog-Upload-Offset": str(offset),
+               "Content-Type": "application/octet-stream"}
+    return HttpRequest("POST", session, headers=headers, data=chunk, label=f"files.upload ({command})")
+
+
+def _received(session: str, transport: Transport, auth: Any, cause: errors.MediagenError) -> int:
+    """How many bytes the server holds (to resume after a failed chunk)."""
+    request = HttpRequest("POST", session, headers={"X-Goog-Upload-Command": "query"}, label="files.upload (query)")
+    response = transport.send(request, auth)
+    received = response.headers.get("X-Goog-Upload-Size-Received")
+    if received is None or not received.isdigit():
+        raise cause
+    return int(received)
+
+
+def _final_resource(response: Any) -> dict[str, Any]:
+    status = (response.headers.get("X-Goog-Upload-Status") or "final").lower()
+    if status != "final":
+        raise errors.ServerError(f"the upload ended in state {status!r}, not final",
+                                 "Retry the run; nothing was billed.")
+    try:
+        doc = response.json()
+    except ValueError as exc:
+        raise errors.ServerError("the finished upload returned no JSON file resource",
+                                 "Retry the run; nothing was billed.") from exc
+    return doc.get("file") or doc
+
+
+def wait_active(name: str, *, settings: Settings, transport: Transport, auth: Any,
+                sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Poll ``files/ID`` until it is ACTIVE (JSONL files normally are at once)."""
+    url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], name)
+    resource: dict[str, Any] = {}
+    for _ in range(ACTIVE_POLLS):
+        resource = transport.send_json(HttpRequest("GET", url, label="files.get"), auth)
+        state = resource.get("state")
+        if state in (None, "ACTIVE"):
+            return resource
+        if state == "FAILED":
+            raise errors.GenerationFailed(f"the uploaded file {name} failed processing",
+                                          "Check the JSONL input, then run again (nothing was billed).")
+        sleep(1.0)
+    raise errors.RequestTimeout(f"the uploaded file {name} is still {resource.get('state')}",
+                                "Try again in a minute; nothing was billed.")
+
+
+def download_url(settings: Settings, name: str) -> str:
+    """``/download/{v}/files/{id}:download`` for a generated file (add ``alt=media``)."""
+    root = endpoints.gemini_root(settings["gemini_base_url"])
+    file_id = name.removeprefix("files/")
+    return f"{root}/download/{settings['gemini_api_version']}/files/{file_id}:download"

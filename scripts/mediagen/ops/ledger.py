@@ -1,0 +1,102 @@
+"""The cost ledger: one JSON line per paid (or refused, or blocked) generation.
+
+Appends happen under a file lock, so concurrent scripts (``--count``, batch
+runs, several terminals) never interleave lines. The estimate is written
+before a run and reconciled with the actual cost after it, so a run killed
+half-way still leaves its estimate on record.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from mediagen.core import errors
+from mediagen.core.redaction import redact
+from mediagen.config.settings import Settings, home_dir
+
+LEDGER_FILENAME = "ledger.jsonl"
+
+
+def default_ledger_path(env: Mapping[str, str]) -> Path:
+    """Per-user state folder: ``$XDG_STATE_HOME/mediagen`` (``%LOCALAPPDATA%\\mediagen`` on Windows)."""
+    if sys.platform.startswith("win") and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "mediagen" / LEDGER_FILENAME
+    base = env.get("XDG_STATE_HOME")
+    return (Path(base) if base else home_dir(env) / ".local" / "state") / "mediagen" / LEDGER_FILENAME
+
+
+def ledger_for(settings: Settings) -> "Ledger":
+    """The ledger at ``ledger`` (config/``MEDIAGEN_LEDGER``) or the per-user default."""
+    path = settings.get("ledger")
+    return Ledger(Path(path).expanduser() if path else default_ledger_path(settings.env))
+
+
+class Ledger:
+    """An append-only JSONL file guarded by ``<file>.lock``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def append(self, entry: Mapping[str, Any]) -> dict[str, Any]:
+        """Append one entry (timestamped, secrets masked) and return it."""
+        from filelock import FileLock
+
+        record = {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **entry}
+        line = json.dumps(redact(record), ensure_ascii=False, sort_keys=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.path) + ".lock", timeout=30):
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        return record
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """Every entry, oldest first (unreadable lines are skipped)."""
+        if not self.path.is_file():
+            return
+        with open(self.path, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue
+
+    def spent_usd(self, since: dt.datetime | None = None) -> float:
+        """Money spent: the last entry of each run counts its actual cost, or its estimate while it runs."""
+        last: dict[str, dict[str, Any]] = {}
+        for n, entry in enumerate(self.entries()):
+            if since and entry.get("time", "") < since.isoformat(timespec="seconds"):
+                continue
+            last[str(entry.get("run_id") or f"line-{n}")] = entry
+        total = 0.0
+        for entry in last.values():
+            value = entry.get("actual_usd")
+            if value is None and entry.get("status") in ("submitted", "running"):
+                value = entry.get("estimate_usd")
+            total += float(value or 0.0)
+        return round(total, 6)
+
+
+def check_budget(estimate_usd: float | None, max_cost: float | None, *, priced: bool = True) -> None:
+    """Refuse before sending when the estimate is over ``--max-cost`` (or cannot be known)."""
+    if max_cost is None:
+        return
+    if not priced or estimate_usd is None:
+        raise errors.BudgetExceeded(
+            f"--max-cost {max_cost:g} is set but this request cannot be priced (model not in the catalog)",
+            "Use a model from the catalog, add its price with $MEDIAGEN_CATALOG_OVERRIDE, or drop --max-cost.")
+    if estimate_usd > max_cost + 1e-9:
+        raise errors.BudgetExceeded(
+            f"estimated cost ${estimate_usd:.4f} is over --max-cost ${max_cost:.4f}; nothing was sent",
+            "Raise --max-cost, lower --count/--duration/--resolution, or use a cheaper model "
+            "(scripts/estimate_cost.py shows the cheapest valid alternative).",
+            details={"estimate_usd": estimate_usd, "max_cost": max_cost})
+
+
+def describe_cost(estimate: Any) -> str:
+    """``$0.1340 (prices as of 2026-10-08)`` or ``unpriced``, for progress lines."""
+    if not estimate.priced or estimate.usd is None:
+        return "unpriced (model not in the catalog)"
+    return f"${estimate.usd:.4f} (prices as of {estimate.as_of})"

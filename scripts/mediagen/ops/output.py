@@ -1,0 +1,137 @@
+"""Saving results: unique names, atomic writes, and the JSON sidecar next to each file.
+
+A name is reserved with an exclusive create before anything is written, so
+parallel workers (``--count``) and concurrent scripts never overwrite each
+other or an existing file. Bytes go to a temporary file in the same folder and
+are renamed into place, so a crash never leaves a half-written image under
+its final name.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from mediagen.core.redaction import redact
+
+EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/heic": ".heic",
+              "image/heif": ".heif", "image/gif": ".gif", "video/mp4": ".mp4", "video/quicktime": ".mov",
+              "video/webm": ".webm"}
+MEDIA_SUFFIXES = frozenset(EXTENSIONS.values()) | {".jpeg"}
+SIDECAR_SUFFIX = ".json"
+
+
+def extension_for(mime_type: str | None, default: str = ".bin") -> str:
+    """The file extension for a MIME type."""
+    return EXTENSIONS.get((mime_type or "").split(";")[0].strip().lower(), default)
+
+
+def slug(text: str, words: int = 6, max_len: int = 48) -> str:
+    """A short, file-system-safe name from a prompt ("A red fox, in snow!" -> "a-red-fox-in-snow")."""
+    tokens = re.findall(r"[a-z0-9]+", text.lower())[:words]
+    return ("-".join(tokens)[:max_len].strip("-")) or "media"
+
+
+def timestamp() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+class OutputPlan:
+    """Where results go: a folder (names derived from the prompt) or an explicit file name."""
+
+    def __init__(self, target: str | Path | None, default_dir: str | Path, prompt: str, kind: str) -> None:
+        path = Path(target).expanduser() if target else Path(default_dir).expanduser()
+        self.explicit_file = bool(target) and path.suffix.lower() in MEDIA_SUFFIXES
+        self.folder = (path.parent if self.explicit_file else path).resolve()
+        self.stem = path.stem if self.explicit_file else f"{slug(prompt)}-{timestamp()}"
+        self.requested_suffix = path.suffix.lower() if self.explicit_file else None
+        self.kind = kind
+
+    def reserve(self, mime_type: str | None, index: int | None = None) -> Path:
+        """Reserve and return a fresh path for one result (``stem[-index][-n].ext``)."""
+        suffix = extension_for(mime_type, ".png" if self.kind == "image" else ".mp4")
+        stem = self.stem if index is None else f"{self.stem}-{index}"
+        return reserve_unique(self.folder, stem, suffix)
+
+    def describe(self) -> dict[str, Any]:
+        return {"folder": str(self.folder), "stem": self.stem, "explicit_file": self.explicit_file}
+
+
+def reserve_unique(folder: Path, stem: str, suffix: str) -> Path:
+    """Create ``folder/stem{suffix}`` (or ``stem-2``, ``stem-3``...) exclusively, with its sidecar name free."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        name = stem if n == 1 else f"{stem}-{n}"
+        path = folder / f"{name}{suffix}"
+        if sidecar_path(path).exists():
+            continue
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise FileExistsError(f"no free name for {stem}{suffix} in {folder}")
+
+
+def atomic_write(path: Path, data: bytes) -> str:
+    """Write ``data`` to ``path`` via a temp file + rename; return its sha256."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return hashlib.sha256(data).hexdigest()
+
+
+def sidecar_path(media: Path) -> Path:
+    """``fox.png`` -> ``fox.json``."""
+    return media.with_suffix(SIDECAR_SUFFIX)
+
+
+def write_sidecar(media: Path, metadata: dict[str, Any]) -> Path:
+    """Write the (redacted) metadata next to ``media`` atomically."""
+    path = sidecar_path(media)
+    text = json.dumps(redact(metadata), indent=2, ensure_ascii=False, default=str) + "\n"
+    atomic_write(path, text.encode("utf-8"))
+    return path
+
+
+def read_sidecar(media: Path) -> dict[str, Any] | None:
+    """The sidecar of a file, or None if there is none (or it is unreadable)."""
+    path = sidecar_path(Path(media))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def release(paths: Iterable[Path]) -> None:
+    """Remove reserved-but-unused (empty) files after a failure."""
+    for path in paths:
+        try:
+            if path.exists() and path.stat().st_size == 0:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def image_size(data: bytes) -> tuple[int | None, int | None]:
+    """Pixel width and height, read lazily with Pillow (None if unreadable)."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:  # noqa: BLE001
+        return None, None

@@ -1,0 +1,140 @@
+"""Long-running video APIs behind one small interface: Veo operations and Omni interactions.
+
+A provider builds the create request, reads the handle it returns, polls,
+and names where results live. ``videojobs`` drives any provider the same way,
+so ``jobs.py`` treats Veo operations and Omni interactions alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mediagen.wire import endpoints
+from mediagen.core import errors
+from mediagen.wire.blobs import read_json_stream
+from mediagen.config.settings import Settings
+from mediagen.transport.http import HttpRequest, Transport
+from mediagen.wire import interactions as omni_wire
+from mediagen.wire import veo as veo_wire
+from mediagen.wire.common import GenerationOutcome
+
+GRPC_NAMES = {1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
+              7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION", 13: "INTERNAL",
+              14: "UNAVAILABLE", 16: "UNAUTHENTICATED"}
+
+
+@dataclass
+class PollResult:
+    """A provider-neutral poll answer."""
+
+    done: bool
+    state: str
+    outcome: GenerationOutcome | None = None
+    error: dict[str, Any] | None = None
+
+
+def provider_for(family: str | None, model_id: str) -> "VeoProvider | OmniProvider":
+    """Omni models use interactions; everything else video is Veo."""
+    if family == "omni" or (family is None and model_id.startswith("gemini-omni")):
+        return OmniProvider()
+    return VeoProvider()
+
+
+def _stream_json(transport: Transport, request: HttpRequest, auth: Any) -> dict[str, Any]:
+    """Send and parse, keeping large base64 media out of memory."""
+    with transport.send(request, auth, stream=True) as response:
+        return read_json_stream(response.iter_content(1 << 20))
+
+
+class VeoProvider:
+    """Veo: ``:predictLongRunning`` then operation GET (Gemini API) or ``:fetchPredictOperation`` (Vertex)."""
+
+    name = "veo"
+    method = "predictLongRunning"
+
+    def handle(self, doc: dict[str, Any]) -> str:
+        name = veo_wire.operation_name(doc)
+        if not name:
+            raise errors.ServerError("the create call returned no operation name",
+                                     "Nothing to resume; check the console of the project before retrying.",
+                                     details={"keys": sorted(doc)})
+        return name
+
+    def poll_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest:
+        name = job["handle"]
+        if job["backend"]["name"] == "gemini-api":
+            url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], name)
+            return HttpRequest("GET", url, label="operations.get")
+        resource = veo_wire.fetch_operation_resource(name)
+        host = endpoints.vertex_host(job.get("location") or "us-central1", settings.get("vertex_base_url"))
+        return HttpRequest("POST", f"{host}/{endpoints.VERTEX_VERSION}/{resource}:fetchPredictOperation",
+                           json=veo_wire.fetch_operation_body(name), label="fetchPredictOperation")
+
+    def poll(self, job: dict[str, Any], settings: Settings, transport: Transport, auth: Any) -> PollResult:
+        state = veo_wire.parse_operation(_stream_json(transport, self.poll_request(job, settings), auth))
+        if not state.done:
+            return PollResult(False, "running")
+        if state.error:
+            return PollResult(True, "failed", error=state.error)
+        return PollResult(True, "succeeded", outcome=state.outcome)
+
+    def cancel_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest | None:
+        return None      # Google documents no cancel for Veo operations
+
+
+class OmniProvider:
+    """Gemini Omni: a background interaction, then ``GET .../interactions/{id}``."""
+
+    name = "omni"
+    method = "interactions"
+
+    def collection_url(self, backend: str, settings: Settings, project: str | None) -> str:
+        if backend == "gemini-api":
+            return endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], "interactions")
+        return endpoints.vertex_interactions_url(project=project, override=settings.get("vertex_base_url"))
+
+    def handle(self, doc: dict[str, Any]) -> str:
+        if not doc.get("id"):
+            raise errors.ServerError("the interaction create call returned no id",
+                                     "Nothing to resume; check the project before retrying.")
+        return str(doc["id"])
+
+    def poll_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest:
+        backend = job["backend"]
+        project = None if job.get("express") else backend.get("project_id")
+        url = f"{self.collection_url(backend['name'], settings, project)}/{job['handle']}"
+        return HttpRequest("GET", url, label="interactions.get")
+
+    def poll(self, job: dict[str, Any], settings: Settings, transport: Transport, auth: Any) -> PollResult:
+        state = omni_wire.parse_interaction(_stream_json(transport, self.poll_request(job, settings), auth))
+        if not state.done:
+            return PollResult(False, state.status)
+        if state.failed:
+            error = state.errors[0] if state.errors else {"message": f"interaction {state.status}"}
+            blocked = any(_is_safety(e) for e in state.errors)
+            return PollResult(True, "blocked" if blocked else "failed", outcome=state.outcome, error=error)
+        return PollResult(True, "succeeded", outcome=state.outcome)
+
+    def cancel_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest | None:
+        poll = self.poll_request(job, settings)
+        return HttpRequest("POST", f"{poll.url}/cancel", json={}, label="interactions.cancel")
+
+
+def _is_safety(error: dict[str, Any]) -> bool:
+    text = f"{error.get('code', '')} {error.get('message', '')}".lower()
+    return any(word in text for word in ("safety", "blocked", "prohibited", "responsible ai", "filtered"))
+
+
+def describe_operation_error(error: dict[str, Any]) -> tuple[str, str]:
+    """A message and a hint for a finished-with-error operation (gRPC integer or string codes)."""
+    code = error.get("code")
+    name = GRPC_NAMES.get(code, str(code)) if isinstance(code, int) else str(code or "error")
+    message = f"generation failed ({name}): {error.get('message', '')}".strip()
+    hints = {
+        "INVALID_ARGUMENT": "A parameter was refused: check the mode, duration and resolution rules "
+                            "(--dry-run shows the request).",
+        "RESOURCE_EXHAUSTED": "Quota exhausted: wait, or use another project.",
+        "INTERNAL": "Google failed internally; failed generations are not billed. Try again later.",
+        "UNAVAILABLE": "The service was unavailable; failed generations are not billed. Try again later.",
+    }
+    return message, hints.get(name, "Failed generations are not billed; adjust the request and try again.")

@@ -1,0 +1,19 @@
+"""Where a model method lives for the chosen backend (URL), in one place for images and video."""
+from __future__ import annotations
+
+from mediagen.wire import endpoints
+from mediagen.config.credentials import BackendChoice
+from mediagen.config.settings import Settings
+
+
+def model_method_url(choice: BackendChoice, settings: Settings, wire_id: str, method: str,
+                     location: str | None) -> str:
+    """The URL of ``{model}:{method}`` on the chosen backend (Vertex express form without a project)."""
+    if choice.backend == "gemini-api":
+        return endpoints.gemini_model_url(settings["gemini_base_url"], settings["gemini_api_version"],
+                                          wire_id, method)
+    if choice.backend == "vertex":
+        return endpoints.vertex_model_url(project=None if choice.express else choice.project_id,
+                                          location=location or "global", model=wire_id, method=method,
+                                          override=settings.get("vertex_base_url"))
+    return endpoints.cliproxy_url(choice.credential.auth.url, "/v1/chat/completions")

@@ -1,0 +1,296 @@
+"""The only place that does network I/O: one ``requests.Session`` and the retry policy.
+
+Spend safety lives here. A *billable* request (a create call that may start a
+paid generation) is retried only when we know the server did not act on it:
+a 429 or 503 answer, or a connection that was never established. It is never
+re-sent after a read timeout, a dropped connection, or a 500/504, because the
+server may have started (and will bill) the work. Non-billable requests
+(polls, downloads, listings, token mints) also retry transient 5xx and
+timeouts. Every wait honours ``RetryInfo.retryDelay`` and ``Retry-After``.
+"""
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import os
+import random
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol
+
+import requests
+import urllib3
+from urllib3.exceptions import NewConnectionError
+
+from mediagen.core import errors
+from mediagen.transport.http_errors import ErrorBody, error_for_status, parse_error_body
+from mediagen.core.redaction import redact_headers, redact_text
+
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 300.0          # 4K image generation can take minutes
+POLL_READ_TIMEOUT_S = 60.0
+BILLABLE_RETRY_STATUSES = frozenset({429, 503})
+SAFE_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+DOWNLOAD_CHUNK = 1 << 20
+USER_AGENT = "mediagen"
+
+
+class Auth(Protocol):
+    """What the transport needs from a credential."""
+
+    def headers(self) -> dict[str, str]:
+        """Headers that authenticate a request (may refresh a token first)."""
+
+    def refresh(self) -> bool:
+        """Force a token refresh after a 401; False when the credential cannot refresh."""
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A fully built request. Builders return these; only ``Transport`` sends them."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    data: bytes | None = None
+    billable: bool = False
+    read_timeout: float | None = None
+    label: str = ""
+
+    def describe(self, auth_headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """A JSON-safe view for --dry-run and errors, with secrets masked."""
+        headers = {**(auth_headers or {}), **self.headers}
+        doc: dict[str, Any] = {"method": self.method, "url": redact_text(self.url),
+                               "headers": redact_headers(dict(headers))}
+        if self.params:
+            doc["params"] = {k: redact_text(str(v)) for k, v in self.params.items()}
+        if self.json is not None:
+            doc["json"] = self.json
+        if self.data is not None:
+            doc["data_bytes"] = len(self.data)
+        return doc
+
+
+@dataclass
+class RetryPolicy:
+    """How many times, and how long, to wait between attempts."""
+
+    max_attempts: int = 4
+    base_delay_s: float = 1.0
+    max_backoff_s: float = 30.0
+    max_server_delay_s: float = 90.0   # a server asking for a longer wait is reported, not obeyed blindly
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff for ``attempt`` (1-based)."""
+        ceiling = min(self.max_backoff_s, self.base_delay_s * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+RetryListener = Callable[[HttpRequest, int, float, str], None]
+
+
+@dataclass
+class DownloadResult:
+    """A file written by ``Transport.download``."""
+
+    path: Path
+    size: int
+    sha256: str
+    content_type: str | None
+    resumed: int = 0
+
+
+class Transport:
+    """Sends ``HttpRequest`` objects with retries, timeouts and error mapping."""
+
+    def __init__(self, session: requests.Session | None = None, *, retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 on_retry: RetryListener | None = None,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("User-Agent", USER_AGENT)
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.on_retry = on_retry
+        self.connect_timeout_s = connect_timeout_s
+
+    def send(self, request: HttpRequest, auth: Auth | None = None, *,
+             stream: bool = False) -> requests.Response:
+        """Send with the retry policy; return a 2xx response or raise an ``ApiError``."""
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._attempt(request, auth, stream)
+            except _Retryable as exc:
+                self._wait_or_raise(request, attempt, None, exc.error, exc.reason)
+                continue
+            if response.status_code < 400:
+                return response
+            body = parse_error_body(response.content, response.headers.get("Content-Type", ""))
+            if response.status_code == 401 and auth is not None and not refreshed and auth.refresh():
+                refreshed = True       # an expired token: refresh once, then resend
+                continue
+            error = error_for_status(response.status_code, body, method=request.method, url=request.url)
+            if not self._retryable_status(request, response.status_code, body):
+                raise error
+            delay = _server_delay(response, body)
+            self._wait_or_raise(request, attempt, delay, error, f"HTTP {response.status_code}")
+
+    def send_json(self, request: HttpRequest, auth: Auth | None = None) -> dict[str, Any]:
+        """Send and decode a JSON object body (an empty body decodes to ``{}``)."""
+        response = self.send(request, auth)
+        if not response.content.strip():
+            return {}
+        try:
+            doc = response.json()
+        except ValueError as exc:
+            raise errors.ServerError(f"{request.label or request.method} returned a body that is not JSON",
+                                     "The server (or a proxy in between) answered with something unexpected; "
+                                     "retry later.", status=response.status_code,
+                                     details={"excerpt": redact_text(response.text[:200])}) from exc
+        if isinstance(doc, list) and doc and isinstance(doc[0], dict):
+            doc = doc[0]         # streaming-style answers wrap the object in a list
+        if not isinstance(doc, dict):
+            raise errors.ServerError(f"{request.label or request.method} returned JSON that is not an object")
+        return doc
+
+    def download(self, request: HttpRequest, dest: Path, auth: Auth | None = None, *,
+                 max_resumes: int = 5) -> DownloadResult:
+        """Stream a body to ``dest`` (atomically), resuming with ``Range`` after a dropped connection.
+
+        Memory stays flat whatever the size: chunks go straight to a temp file
+        next to ``dest``. Redirects are followed with the same headers, so an
+        API key travels in a header, never in the URL.
+        """
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.part")
+        digest, written, resumed, content_type = hashlib.sha256(), 0, 0, None
+        tmp.unlink(missing_ok=True)
+        while True:
+            ranged = request if not written else replace(
+                request, headers={**request.headers, "Range": f"bytes={written}-"})
+            try:
+                with self.send(ranged, auth, stream=True) as response:
+                    if written and response.status_code != 206:
+                        digest, written = hashlib.sha256(), 0     # server ignored Range: start over
+                        tmp.unlink(missing_ok=True)
+                    content_type = content_type or response.headers.get("Content-Type")
+                    with open(tmp, "ab") as out:
+                        for chunk in _raw_chunks(response):
+                            out.write(chunk)
+                            digest.update(chunk)
+                            written += len(chunk)
+                break
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                    urllib3.exceptions.HTTPError, errors.NetworkError) as exc:
+                resumed += 1
+                if resumed > max_resumes:
+                    raise errors.NetworkError(f"download kept failing: {redact_text(str(exc))}",
+                                              "Retry later with scripts/jobs.py download JOB_ID.") from exc
+                self.sleep(self.retry.backoff(resumed))
+        os.replace(tmp, dest)
+        return DownloadResult(dest, written, digest.hexdigest(), content_type, resumed)
+
+    # -- internals -------------------------------------------------------
+
+    def _attempt(self, request: HttpRequest, auth: Auth | None, stream: bool) -> requests.Response:
+        headers = {**(auth.headers() if auth else {}), **request.headers}
+        read_timeout = request.read_timeout or (READ_TIMEOUT_S if request.billable else POLL_READ_TIMEOUT_S)
+        try:
+            return self.session.request(request.method, request.url, headers=headers,
+                                        params=dict(request.params) or None, json=request.json,
+                                        data=request.data, stream=stream,
+                                        timeout=(self.connect_timeout_s, read_timeout))
+        except requests.ConnectTimeout as exc:
+            raise _Retryable(errors.NetworkError(_net_message(request, exc), _NET_HINT), "connect timeout") from exc
+        except requests.ReadTimeout as exc:
+            error = errors.RequestTimeout(
+                f"{request.label or request.method} timed out after {read_timeout:.0f}s",
+                _BILLABLE_TIMEOUT_HINT if request.billable else "Retry later; the service is slow.",
+                method=request.method, url=redact_text(request.url))
+            if request.billable:
+                raise error from exc       # the server may be generating (and billing) already
+            raise _Retryable(error, "read timeout") from exc
+        except requests.ConnectionError as exc:
+            error = errors.NetworkError(_net_message(request, exc), _NET_HINT,
+                                        method=request.method, url=redact_text(request.url))
+            if _never_connected(exc) or not request.billable:
+                raise _Retryable(error, "connection failed") from exc
+            raise error from exc
+
+    def _retryable_status(self, request: HttpRequest, status: int, body: ErrorBody) -> bool:
+        if body.per_day_quota:
+            return False
+        allowed = BILLABLE_RETRY_STATUSES if request.billable else SAFE_RETRY_STATUSES
+        return status in allowed
+
+    def _wait_or_raise(self, request: HttpRequest, attempt: int, server_delay: float | None,
+                       error: errors.ApiError, reason: str) -> None:
+        if attempt >= self.retry.max_attempts:
+            raise error
+        if server_delay is not None and server_delay > self.retry.max_server_delay_s:
+            error.hint = (f"The server asked to wait {server_delay:.0f}s, longer than mediagen waits on its own. "
+                          f"Try again later. {error.hint}").strip()
+            raise error
+        delay = server_delay if server_delay is not None else self.retry.backoff(attempt)
+        if self.on_retry:
+            self.on_retry(request, attempt, delay, reason)
+        self.sleep(delay)
+
+
+def _raw_chunks(response: requests.Response) -> Any:
+    """Body chunks as they arrive. ``read1`` keeps a partial last chunk when the connection drops
+    (``iter_content`` would discard it), so a resume starts exactly where the data stopped."""
+    while True:
+        chunk = response.raw.read1(DOWNLOAD_CHUNK, decode_content=True)
+        if not chunk:
+            return
+        yield chunk
+
+
+class _Retryable(Exception):
+    """Internal: an attempt failed in a way the policy may retry."""
+
+    def __init__(self, error: errors.ApiError, reason: str) -> None:
+        super().__init__(reason)
+        self.error = error
+        self.reason = reason
+
+
+_NET_HINT = "Check the network and the base URL settings (see --show-defaults); the request can be retried."
+_BILLABLE_TIMEOUT_HINT = ("The request was sent but no answer came back in time. It was NOT retried, because "
+                          "Google may still generate and bill it. Check scripts/jobs.py list and the ledger "
+                          "before trying again.")
+
+
+def _net_message(request: HttpRequest, exc: Exception) -> str:
+    return redact_text(f"{request.label or request.method} could not reach {request.url}: {exc}")
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """True when the TCP connection was never established, so the server saw nothing."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, NewConnectionError) or isinstance(exc, requests.ConnectTimeout):
+        return True
+    text = str(exc)
+    return "Connection refused" in text or "Failed to establish a new connection" in text
+
+
+def _server_delay(response: requests.Response, body: ErrorBody) -> float | None:
+    """The wait the server asked for: RetryInfo in the body, else the Retry-After header."""
+    if body.retry_delay_s is not None:
+        return body.retry_delay_s
+    header = response.headers.get("Retry-After")
+    if not header:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(header) if header else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
