@@ -18,12 +18,10 @@ import copy
 import datetime as _dt
 import hashlib
 import json
-import os
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
-
 
 from mediagen.core.errors import CatalogError, ModelUnavailable, ValidationError
 from mediagen.core.resources import REPO_ROOT
@@ -251,9 +249,11 @@ class Catalog:
     # ---- loading
 
     @classmethod
-    def load(cls, path: str | Path | None = None, override_path: str | Path | None = None) -> "Catalog":
+    def load(cls, path: str | Path | None = None, override_path: str | Path | None = None, *,
+             cache_dir: Path | None = None) -> Catalog:
         """Read, merge (override file by model id), schema-check and build the catalog.
 
+        ``cache_dir`` holds the marker that lets an unchanged catalog skip its schema check.
         Raises ``CatalogError`` naming the file and the JSON path of the bad field.
         """
         path = Path(path) if path else DEFAULT_CATALOG_PATH
@@ -266,7 +266,7 @@ class Catalog:
             data = _merge_catalog(data, override)
             label = f"{path} (with override {override_path})"
             sources.append(Path(override_path))
-        _validate_schema_once(data, label, sources)
+        _validate_schema_once(data, label, sources, cache_dir)
         models = _build_models(data, label)
         catalog = cls(data, models, label)
         _check_references(catalog, label)
@@ -1039,13 +1039,16 @@ def _merge_catalog(data: dict, override: dict) -> dict:
 _SCHEMA_CACHE: dict[str, Any] = {}
 
 
-def _validate_schema_once(data: dict, label: str, sources: list[Path]) -> None:
+def _validate_schema_once(data: dict, label: str, sources: list[Path], cache_dir: Path | None) -> None:
     """Schema-check the catalog, skipping the check (and the jsonschema import) when these exact
     files already passed it: a marker named after their content hash sits in the user cache."""
     digest = hashlib.sha256()
     for source in [*sources, SCHEMA_PATH]:
         digest.update(source.read_bytes())
-    marker = _cache_dir() / f"catalog-valid-{digest.hexdigest()[:32]}"
+    if cache_dir is None:
+        _validate_schema(data, label)
+        return
+    marker = cache_dir / f"catalog-valid-{digest.hexdigest()[:32]}"
     if marker.exists():
         return
     _validate_schema(data, label)
@@ -1056,15 +1059,8 @@ def _validate_schema_once(data: dict, label: str, sources: list[Path]) -> None:
         pass     # a read-only cache only costs the check next time
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME")
-    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
-        return Path(os.environ["LOCALAPPDATA"]) / "mediagen" / "cache"
-    return (Path(base) if base else Path.home() / ".cache") / "mediagen"
-
-
 def _schema_validator() -> Any:
-    import jsonschema   # lazy: only needed when the catalog changed since it was last checked
+    import jsonschema  # lazy: only needed when the catalog changed since it was last checked
 
     if "validator" not in _SCHEMA_CACHE:
         try:

@@ -33,7 +33,7 @@ from PIL import Image
 # Images
 # --------------------------------------------------------------------------
 
-_IMG_CACHE: "OrderedDict[tuple, bytes]" = OrderedDict()
+_IMG_CACHE: OrderedDict[tuple, bytes] = OrderedDict()
 _IMG_LOCK = threading.Lock()
 _IMG_CACHE_MAX = 48
 

@@ -230,7 +230,7 @@ class _Server(http.server.ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, addr: tuple[str, int], fake: "FakeGoogle", service: str):
+    def __init__(self, addr: tuple[str, int], fake: FakeGoogle, service: str):
         super().__init__(addr, _Handler)
         self.fake = fake
         self.service = service
@@ -310,7 +310,7 @@ class FakeGoogle:
 
     # -- lifecycle -------------------------------------------------------------
 
-    def start(self) -> "FakeGoogle":
+    def start(self) -> FakeGoogle:
         if self._servers:
             return self
         for i, name in enumerate(SERVICES):
@@ -339,7 +339,7 @@ class FakeGoogle:
         self._servers.clear()
         self._threads.clear()
 
-    def __enter__(self) -> "FakeGoogle":
+    def __enter__(self) -> FakeGoogle:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from mediagen.core.console import Console
 from mediagen.config.settings import Settings
+from mediagen.core.console import Console
+from mediagen.core.paths import user_cache_dir
 from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
 
 CATALOG_OVERRIDE_ENV = "MEDIAGEN_CATALOG_OVERRIDE"
@@ -27,4 +28,4 @@ def load_catalog(env: Mapping[str, str]) -> Any:
     from mediagen.catalog import Catalog
 
     override = env.get(CATALOG_OVERRIDE_ENV)
-    return Catalog.load(override_path=Path(override) if override else None)
+    return Catalog.load(override_path=Path(override) if override else None, cache_dir=user_cache_dir(env))

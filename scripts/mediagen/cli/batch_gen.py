@@ -5,16 +5,7 @@ import argparse
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
-from mediagen.ops import batch, batch_api
-from mediagen.core import errors
-from mediagen.config.credentials import placeholder_headers
-from mediagen.ops.jobstore import store_for
-from mediagen.ops.ledger import ledger_for
 from mediagen.app.runtime import load_catalog, make_transport
-from mediagen.config.settings import Settings, resolve_settings
-from mediagen.ops.targets import model_method_url
-from mediagen.transport.http import HttpRequest, RetryPolicy
-from mediagen.wire import batch as batch_wire
 from mediagen.cli.common import (
     Context,
     Parser,
@@ -22,7 +13,17 @@ from mediagen.cli.common import (
     add_spend_options,
     describe_requests,
     make_parser,
-    run_command)
+    run_command,
+)
+from mediagen.config.credentials import placeholder_headers
+from mediagen.config.settings import Settings, resolve_settings
+from mediagen.core import errors
+from mediagen.ops import batch, batch_api
+from mediagen.ops.jobstore import store_for
+from mediagen.ops.ledger import ledger_for
+from mediagen.ops.targets import model_method_url
+from mediagen.transport.http import HttpRequest, RetryPolicy
+from mediagen.wire import batch as batch_wire
 
 DESCRIPTION = """Generate many images (or videos) from one input file, resumably.
 

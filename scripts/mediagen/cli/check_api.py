@@ -4,10 +4,16 @@ from __future__ import annotations
 import argparse
 from typing import Any, Mapping, TextIO
 
-from mediagen.ops.checks import check_setup
 from mediagen.app.runtime import load_catalog, make_transport
+from mediagen.cli.common import (
+    Context,
+    Parser,
+    add_settings_options,
+    make_parser,
+    run_command,
+)
 from mediagen.config.settings import resolve_settings
-from mediagen.cli.common import Context, Parser, add_settings_options, make_parser, run_command
+from mediagen.ops.checks import check_setup
 
 DESCRIPTION = """Check credentials for free: which backend mediagen would use and why, whether the
 credential works, which catalog models it can see (with lifecycle warnings), and

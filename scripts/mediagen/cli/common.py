@@ -171,8 +171,8 @@ class GenerationStart:
 
 def start_generation(args: argparse.Namespace, ctx: Context, kind: str, cli: dict[str, Any]) -> GenerationStart:
     """Settings (warnings reported), the prompt, the preset and the catalog, in that order."""
-    from mediagen.config.presets import get_preset
     from mediagen.app.runtime import load_catalog
+    from mediagen.config.presets import get_preset
     from mediagen.config.settings import resolve_settings
 
     settings = resolve_settings(cli, ctx.env, config_path=args.config, project=args.project, kind=kind)

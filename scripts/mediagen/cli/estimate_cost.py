@@ -4,12 +4,18 @@ from __future__ import annotations
 import argparse
 from typing import Any, Mapping, TextIO
 
-from mediagen.ops.images import plan_images
 from mediagen.app.runtime import load_catalog
-from mediagen.config.settings import resolve_settings
-from mediagen.ops.videos import plan_video
 from mediagen.cli import image_gen, video_gen
-from mediagen.cli.common import Context, Parser, add_settings_options, make_parser, run_command
+from mediagen.cli.common import (
+    Context,
+    Parser,
+    add_settings_options,
+    make_parser,
+    run_command,
+)
+from mediagen.config.settings import resolve_settings
+from mediagen.ops.images import plan_images
+from mediagen.ops.videos import plan_video
 
 DESCRIPTION = """Estimate what a generation would cost, from the catalog's prices (with their date and
 source), and name the cheapest valid alternative. Sends nothing; works without credentials

@@ -5,8 +5,8 @@ import argparse
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
-from mediagen.ops.gallery import GALLERY_NAME, write_gallery
 from mediagen.cli.common import Context, Parser, make_parser, run_command
+from mediagen.ops.gallery import GALLERY_NAME, write_gallery
 
 DESCRIPTION = f"""Write a static HTML gallery of every image and video in FOLDER that has a .json
 sidecar (from image_gen.py, video_gen.py or batch_gen.py): thumbnails, prompts,

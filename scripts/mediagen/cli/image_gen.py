@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 from typing import Any, Mapping, TextIO
 
-from mediagen.core import errors
-from mediagen.ops.images import PARAM_KEYS, plan_images, run_images
 from mediagen.app.runtime import make_transport
 from mediagen.cli.common import (
     Context,
@@ -16,7 +14,10 @@ from mediagen.cli.common import (
     presets_listing,
     preview,
     run_command,
-    start_generation)
+    start_generation,
+)
+from mediagen.core import errors
+from mediagen.ops.images import PARAM_KEYS, plan_images, run_images
 
 DESCRIPTION = """Generate images from a prompt and save them with a JSON sidecar each.
 

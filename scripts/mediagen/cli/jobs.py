@@ -4,16 +4,22 @@ from __future__ import annotations
 import argparse
 from typing import Any, Mapping, TextIO
 
-from mediagen.ops import batch_api
+from mediagen.app.runtime import make_transport
+from mediagen.cli.common import (
+    Context,
+    Parser,
+    add_settings_options,
+    make_parser,
+    run_command,
+)
+from mediagen.config.settings import resolve_settings
 from mediagen.core import errors
+from mediagen.ops import batch_api
 from mediagen.ops.jobstore import TERMINAL_STATES, store_for
 from mediagen.ops.ledger import ledger_for
 from mediagen.ops.providers import provider_for
-from mediagen.app.runtime import make_transport
-from mediagen.config.settings import resolve_settings
 from mediagen.ops.videojobs import outcome_of, resume_choice, wait
 from mediagen.ops.videos import DEFAULT_WAIT_TIMEOUT_S
-from mediagen.cli.common import Context, Parser, add_settings_options, make_parser, run_command
 
 DESCRIPTION = """Manage video jobs recorded by video_gen.py (and the MCP server). A job is recorded
 before its create request is sent, so a killed or timed-out run is resumed here

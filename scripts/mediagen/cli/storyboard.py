@@ -5,13 +5,7 @@ import argparse
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
-from mediagen.core import errors
-from mediagen.config.credentials import placeholder_headers
-from mediagen.ops.ledger import check_budget
 from mediagen.app.runtime import load_catalog, make_transport
-from mediagen.config.settings import resolve_settings
-from mediagen.ops.storyboard import Bases, RunOptions, Storyboard, prepare, run
-from mediagen.ops.videos import DEFAULT_WAIT_TIMEOUT_S
 from mediagen.cli.common import (
     Context,
     Parser,
@@ -19,7 +13,14 @@ from mediagen.cli.common import (
     add_spend_options,
     describe_requests,
     make_parser,
-    run_command)
+    run_command,
+)
+from mediagen.config.credentials import placeholder_headers
+from mediagen.config.settings import resolve_settings
+from mediagen.core import errors
+from mediagen.ops.ledger import check_budget
+from mediagen.ops.storyboard import Bases, RunOptions, Storyboard, prepare, run
+from mediagen.ops.videos import DEFAULT_WAIT_TIMEOUT_S
 
 DESCRIPTION = """Make a multi-shot video from a shot list (YAML; the format the media-navigator agent
 writes, schema scripts/mediagen/schemas/shotlist.schema.json).

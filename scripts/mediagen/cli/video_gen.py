@@ -4,11 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Mapping, TextIO
 
-from mediagen.ops.jobstore import store_for
-from mediagen.ops.ledger import ledger_for
 from mediagen.app.runtime import make_transport
-from mediagen.ops.videojobs import submit, wait
-from mediagen.ops.videos import MODES, PARAM_KEYS, plan_video
 from mediagen.cli.common import (
     Context,
     Parser,
@@ -18,7 +14,12 @@ from mediagen.cli.common import (
     presets_listing,
     preview,
     run_command,
-    start_generation)
+    start_generation,
+)
+from mediagen.ops.jobstore import store_for
+from mediagen.ops.ledger import ledger_for
+from mediagen.ops.videojobs import submit, wait
+from mediagen.ops.videos import MODES, PARAM_KEYS, plan_video
 
 DESCRIPTION = """Generate a video and save it with a JSON sidecar. Veo runs on Vertex AI; with only a
 Gemini API key, video is made by Gemini Omni (Veo left the Gemini API in 2026).
@@ -42,7 +43,7 @@ def build_parser(stdout: TextIO | None) -> Parser:
     parser.add_argument("prompt", nargs="?", help="The prompt ('-' reads it from stdin).")
     parser.add_argument("--prompt-file", metavar="FILE", help="Read the prompt from a UTF-8 file.")
     gen = parser.add_argument_group("generation")
-    gen.add_argument("-m", "--model", help="Model id or alias; default: Veo 3.1 Fast on Vertex, Omni on the Gemini API.")
+    gen.add_argument("-m", "--model", help="Model id or alias; default Veo 3.1 Fast (Vertex), Omni on the Gemini API.")
     gen.add_argument("--mode", choices=MODES, help="Force a mode (it must match the inputs).")
     gen.add_argument("--duration", type=int, help="Seconds (Veo 3.1: 4, 6, 8; Omni: 3-10).")
     gen.add_argument("--aspect-ratio", help="16:9 or 9:16.")

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from mediagen.config.settings import Settings
 from mediagen.core import errors
+from mediagen.core.paths import gcloud_config_dir, home_dir
 from mediagen.core.redaction import register_secret
-from mediagen.config.settings import Settings, home_dir
+from mediagen.core.yamlfile import read_yaml
 
 BACKENDS = ("gemini-api", "vertex", "cliproxy")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -119,7 +121,8 @@ class GoogleAuth:
 class Credential:
     """A credential mediagen can use, with where it was found."""
 
-    kind: str        # gemini-api-key | express-key | service-account | authorized-user | access-token | token-file | proxy-key
+    # gemini-api-key | express-key | service-account | authorized-user | access-token | token-file | proxy-key
+    kind: str
     source: str
     auth: Any
     project_id: str | None = None
@@ -332,11 +335,7 @@ def _credential_files(settings: Settings) -> list[tuple[Path, str]]:
 
 def adc_path(env: Mapping[str, str]) -> Path:
     """gcloud's application-default credentials file."""
-    if env.get("CLOUDSDK_CONFIG"):
-        return Path(env["CLOUDSDK_CONFIG"]) / "application_default_credentials.json"
-    if env.get("APPDATA") and not env.get("HOME"):
-        return Path(env["APPDATA"]) / "gcloud" / "application_default_credentials.json"
-    return home_dir(env) / ".config" / "gcloud" / "application_default_credentials.json"
+    return gcloud_config_dir(env) / "application_default_credentials.json"
 
 
 def load_credential_file(path: Path, source: str) -> Credential:
@@ -358,7 +357,7 @@ def load_credential_file(path: Path, source: str) -> Credential:
 
 
 def _service_account(info: dict[str, Any], path: Path, source: str) -> Credential:
-    from google.oauth2 import service_account   # lazy: google-auth is heavy to import
+    from google.oauth2 import service_account  # lazy: google-auth is heavy to import
 
     register_secret(info.get("private_key"))
     try:
@@ -452,11 +451,11 @@ def _ccs_proxy(env: Mapping[str, str]) -> dict[str, Any] | None:
     path = home_dir(env) / ".ccs" / "cliproxy" / "config.yaml"
     if not path.is_file():
         return None
-    import yaml
-
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        data = read_yaml(path, error=errors.ConfigError, what="CCS proxy config") or {}
+    except errors.ConfigError:
+        return None
+    if not isinstance(data, dict):
         return None
     keys = data.get("api-keys") or []
     port = data.get("port") or 8317

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
-
 from mediagen.core import errors
-from mediagen.core.resources import SCHEMAS_DIR
+from mediagen.core.paths import user_config_dir
 from mediagen.core.redaction import MASK, register_secret
+from mediagen.core.resources import SCHEMAS_DIR
+from mediagen.core.yamlfile import read_yaml
 
 CONFIG_ENV = "MEDIAGEN_CONFIG"
 CONFIG_FILENAME = "mediagen.yaml"
@@ -125,7 +124,7 @@ class Settings:
         item = self._values.get(key)
         return item.source if item else None
 
-    def with_layers(self, layers: Iterable[Layer], keys: Iterable[str] | None = None) -> "Settings":
+    def with_layers(self, layers: Iterable[Layer], keys: Iterable[str] | None = None) -> Settings:
         """A copy where ``layers`` sit above everything except explicit CLI values."""
         values = dict(self._values)
         for key in set(keys or ()) | {k for layer in layers for k in layer.values}:
@@ -139,7 +138,7 @@ class Settings:
         return Settings(values, project=self.project, config=self.config, env=self.env,
                         warnings=self.warnings)
 
-    def with_defaults(self, defaults: Mapping[str, Any], source: str) -> "Settings":
+    def with_defaults(self, defaults: Mapping[str, Any], source: str) -> Settings:
         """A copy where ``defaults`` fill only keys nothing else set (lowest precedence)."""
         values = dict(self._values)
         for key, value in defaults.items():
@@ -165,24 +164,6 @@ class Settings:
 
 # -- config file ----------------------------------------------------------
 
-def user_config_dir(env: Mapping[str, str]) -> Path:
-    """The per-user config folder (XDG on Linux, APPDATA on Windows, Application Support on macOS)."""
-    if sys.platform.startswith("win") and env.get("APPDATA"):
-        return Path(env["APPDATA"]) / "mediagen"
-    if sys.platform == "darwin":
-        return home_dir(env) / "Library" / "Application Support" / "mediagen"
-    base = env.get("XDG_CONFIG_HOME")
-    return (Path(base) if base else home_dir(env) / ".config") / "mediagen"
-
-
-def home_dir(env: Mapping[str, str]) -> Path:
-    """The user's home, from the given environment first (so tests stay hermetic)."""
-    for name in ("HOME", "USERPROFILE"):
-        if env.get(name):
-            return Path(env[name])
-    return Path.home()
-
-
 def find_config(env: Mapping[str, str], explicit: str | None = None, cwd: Path | None = None) -> Path | None:
     """The config file to use: ``--config``, then ``$MEDIAGEN_CONFIG``, ``./mediagen.yaml``, the user dir."""
     chosen = explicit or env.get(CONFIG_ENV)
@@ -201,11 +182,7 @@ def find_config(env: Mapping[str, str], explicit: str | None = None, cwd: Path |
 
 def load_config(path: Path) -> LoadedConfig:
     """Parse and schema-validate a config file; errors name the file and the field."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise errors.ConfigError(f"cannot read config file {path}: {exc}",
-                                 "Fix the YAML syntax (see README: Configuration).") from exc
+    data = read_yaml(path, error=errors.ConfigError, what="config") or {}
     problems = _schema_problems(data)
     if problems:
         raise errors.ConfigError(f"config file {path} is invalid: {problems[0]}",
@@ -217,7 +194,7 @@ def load_config(path: Path) -> LoadedConfig:
 
 
 def _schema_problems(data: Any) -> list[str]:
-    import jsonschema   # lazy: only needed when a config file exists
+    import jsonschema  # lazy: only needed when a config file exists
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)

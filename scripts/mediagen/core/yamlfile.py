@@ -1,4 +1,8 @@
-"""Reading the project's YAML data files (catalog, presets) the same way everywhere."""
+"""Reading YAML files (config, catalog, presets, shot lists, batch files) the same way everywhere.
+
+Errors name the file, and the line and column where the parser stopped; a
+file that is not UTF-8 is reported as such instead of failing later.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,22 +17,39 @@ from mediagen.core.errors import MediagenError
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_mapping(path: Path, *, error: type[MediagenError], what: str, shape_hint: str) -> dict:
-    """A YAML file that must hold a mapping; dates become ISO strings; errors name the file and line."""
+def read_text(path: Path, *, error: type[MediagenError], what: str, encoding: str = "utf-8") -> str:
+    """A UTF-8 text file, or ``error`` naming the file (missing, unreadable, or another encoding)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding=encoding)
+    except UnicodeDecodeError as exc:
+        raise error(f"the {what} file {path} is not UTF-8 text (byte {exc.start} cannot be decoded)",
+                    "Save the file as UTF-8 and try again.") from exc
     except OSError as exc:
-        raise error(f"cannot read the {what} file {path}: {exc.strerror or exc}", "check the path") from exc
+        raise error(f"cannot read the {what} file {path}: {exc.strerror or exc}", "Check the path.") from exc
+
+
+def parse_yaml(text: str, *, path: Path, error: type[MediagenError]) -> Any:
+    """Parse YAML text read from ``path``; dates become ISO strings."""
     try:
-        data = yaml.load(text, Loader=LOADER)
+        return iso_dates(yaml.load(text, Loader=LOADER))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise error(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}",
-                    "fix the YAML syntax") from exc
+                    "Fix the YAML syntax at the position shown.") from exc
+
+
+def read_yaml(path: Path, *, error: type[MediagenError], what: str) -> Any:
+    """Any YAML document from a UTF-8 file."""
+    return parse_yaml(read_text(path, error=error, what=what), path=path, error=error)
+
+
+def read_mapping(path: Path, *, error: type[MediagenError], what: str, shape_hint: str) -> dict:
+    """A YAML file that must hold a mapping."""
+    data = read_yaml(path, error=error, what=what)
     if not isinstance(data, dict):
         raise error(f"{path}: the {what} must be a YAML mapping", shape_hint)
-    return iso_dates(data)
+    return data
 
 
 def iso_dates(data: Any) -> Any:

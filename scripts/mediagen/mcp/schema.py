@@ -23,8 +23,8 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from mediagen.core import errors
 from mediagen.cli import check_api, estimate_cost, image_gen, jobs, video_gen
+from mediagen.core import errors
 
 KINDS = ("image", "video")
 BACKENDS = ("gemini-api", "vertex", "cliproxy")

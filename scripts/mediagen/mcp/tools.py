@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
 
-from mediagen.core import errors
+from mediagen.app.runtime import load_catalog, make_transport
 from mediagen.cli import check_api as check_api_cli
 from mediagen.cli import estimate_cost as estimate_cli
 from mediagen.cli import image_gen as image_cli
@@ -28,17 +28,23 @@ from mediagen.cli import jobs as jobs_cli
 from mediagen.cli import video_gen as video_cli
 from mediagen.cli.common import Context as CliContext
 from mediagen.cli.common import describe_requests
-from mediagen.core.console import Console
 from mediagen.config.credentials import placeholder_headers
+from mediagen.config.presets import get_preset
+from mediagen.config.settings import Settings, resolve_settings
+from mediagen.core import errors
+from mediagen.core.console import Console
+from mediagen.core.redaction import redact, redact_text
+from mediagen.mcp.schema import (
+    BACKENDS,
+    DEFAULT_WAIT_SECONDS,
+    KINDS,
+    MAX_WAIT_SECONDS,
+    ToolSpec,
+)
 from mediagen.ops.images import plan_images, run_images
 from mediagen.ops.jobstore import store_for
 from mediagen.ops.ledger import check_budget, ledger_for
-from mediagen.mcp.schema import BACKENDS, DEFAULT_WAIT_SECONDS, KINDS, MAX_WAIT_SECONDS, ToolSpec
 from mediagen.ops.output import read_sidecar
-from mediagen.config.presets import get_preset
-from mediagen.core.redaction import redact, redact_text
-from mediagen.app.runtime import load_catalog, make_transport
-from mediagen.config.settings import Settings, resolve_settings
 from mediagen.ops.videojobs import submit, wait
 from mediagen.ops.videos import plan_video
 

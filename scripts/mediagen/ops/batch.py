@@ -41,17 +41,18 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
+from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
+from mediagen.core.yamlfile import LOADER, parse_yaml, read_text
 from mediagen.ops.images import PARAM_KEYS as IMAGE_PARAM_KEYS
 from mediagen.ops.images import ImagePlan, plan_images, run_images
 from mediagen.ops.jobstore import JobStore, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger, check_budget
 from mediagen.ops.output import MEDIA_SUFFIXES, read_sidecar, write_sidecar
-from mediagen.config.settings import Layer, Settings
-from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
 from mediagen.ops.videos import PARAM_KEYS as VIDEO_PARAM_KEYS
 from mediagen.ops.videos import VideoPlan, plan_video
+from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
 
 RESULTS_NAME = "batch-results.jsonl"
 DEFAULT_OUTPUT_ROOT = "generated_batch"
@@ -99,11 +100,7 @@ class BatchInput:
 def read_input(path: Path) -> BatchInput:
     """Parse the input file by its suffix; every problem names the file and line."""
     path = Path(path).expanduser()
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise errors.UsageError(f"cannot read the batch file {path}: {exc.strerror or exc}",
-                                "Check the path of the input file.") from exc
+    text = read_text(path, error=errors.UsageError, what="batch", encoding="utf-8-sig")  # a BOM is common in CSV
     suffix = path.suffix.lower()
     if suffix == ".csv":
         parsed = BatchInput(path, _csv_items(path, text))
@@ -178,12 +175,8 @@ def _jsonl_items(path: Path, text: str) -> list[RawItem]:
 
 
 def _yaml_input(path: Path, text: str) -> BatchInput:
-    try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise errors.UsageError(f"{path} is not valid YAML/JSON: {exc}",
-                                "Fix the syntax at the position shown.") from exc
+    data = parse_yaml(text, path=path, error=errors.UsageError)
+    node = yaml.compose(text, Loader=LOADER)           # the same text parsed once more, for line numbers
     defaults: dict[str, Any] = {}
     items_node = node
     if isinstance(data, dict):

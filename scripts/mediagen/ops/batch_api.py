@@ -22,23 +22,23 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mediagen import __version__
-from mediagen.wire import endpoints
+from mediagen.config.credentials import BackendChoice, choose_backend
+from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
+from mediagen.core.console import Console
 from mediagen.ops import files_api
 from mediagen.ops.batch import BatchItem, ResultsFile
-from mediagen.wire.blobs import read_json_stream
-from mediagen.core.console import Console
-from mediagen.config.credentials import BackendChoice, choose_backend
 from mediagen.ops.images import PARAM_KEYS, ImagePlan
 from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger
 from mediagen.ops.output import OutputPlan, release, write_sidecar
 from mediagen.ops.payloads import save_payload
-from mediagen.config.settings import Layer, Settings
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import batch as batch_wire
+from mediagen.wire import endpoints
 from mediagen.wire import gemini as gemini_wire
+from mediagen.wire.blobs import read_json_stream
 from mediagen.wire.common import GenerationOutcome
 
 RECORD_KIND = "image-batch"

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediagen.wire import endpoints
-from mediagen.core import errors
-from mediagen.core.console import Console
 from mediagen.config.credentials import BackendChoice, choose_backend, classify_key
 from mediagen.config.settings import Settings
+from mediagen.core import errors
+from mediagen.core.console import Console
 from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
+from mediagen.wire import endpoints
 
 MAX_MODEL_PAGES = 5
 

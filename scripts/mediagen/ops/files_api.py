@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from mediagen.wire import endpoints
-from mediagen.core import errors
 from mediagen.config.settings import Settings
+from mediagen.core import errors
 from mediagen.transport.http import HttpRequest, Transport
+from mediagen.wire import endpoints
 
 CHUNK_BYTES = 8 * 1024 * 1024
 MAX_RESUMES = 3

@@ -45,6 +45,14 @@ def duration(path: Path) -> float:
     return float(value)
 
 
+def duration_or_none(path: Path) -> float | None:
+    """The duration in seconds rounded to milliseconds, or None when ffprobe cannot tell."""
+    try:
+        return round(duration(path), 3)
+    except errors.MediagenError:
+        return None
+
+
 def parse_time(value: str | float | None) -> float | None:
     """``"1:05"``, ``"0:00:03.5"`` or ``"4.2"`` -> seconds."""
     if value is None or value == "":

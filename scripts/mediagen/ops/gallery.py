@@ -22,7 +22,8 @@ from typing import Any
 from urllib.parse import quote
 
 from mediagen.core import errors
-from mediagen.ops.output import atomic_write, sidecar_path
+from mediagen.core.files import atomic_write_text
+from mediagen.ops.output import sidecar_path
 
 GALLERY_NAME = "gallery.html"
 MAX_SIDECAR_BYTES = 4 * 1024 * 1024
@@ -141,7 +142,7 @@ def write_gallery(folder: Path, output: Path | None = None, *, title: str | None
         target = target / GALLERY_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     page = render(items, target.parent, title or f"mediagen gallery: {folder.resolve().name}")
-    atomic_write(target, page.encode("utf-8"))
+    atomic_write_text(target, page)
     return {"path": str(target.resolve()), "items": [i.describe(target.parent) for i in items],
             "counts": {"items": len(items), "images": sum(i.kind == "image" for i in items),
                        "videos": sum(i.kind == "video" for i in items)}}

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mediagen.wire import endpoints
 from mediagen.core import errors
 from mediagen.transport.http import DownloadResult, HttpRequest, Transport
+from mediagen.wire import endpoints
 
 
 def download(uri: str, dest: Path, *, transport: Transport, auth: Any, base_url: str) -> DownloadResult:

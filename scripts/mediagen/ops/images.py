@@ -17,20 +17,20 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mediagen import __version__
-from mediagen.core import errors
-from mediagen.wire.blobs import read_json_stream
-from mediagen.core.console import Console
 from mediagen.config.credentials import BackendChoice, choose_backend
+from mediagen.config.settings import Layer, Settings
+from mediagen.core import errors
+from mediagen.core.console import Console
 from mediagen.ops.inputs import MediaInput, load_image
 from mediagen.ops.ledger import describe_cost, ledger_for
 from mediagen.ops.output import OutputPlan, read_sidecar, release, write_sidecar
 from mediagen.ops.payloads import save_payload
-from mediagen.config.settings import Layer, Settings
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import cliproxy as cliproxy_wire
 from mediagen.wire import gemini as gemini_wire
 from mediagen.wire import imagen as imagen_wire
+from mediagen.wire.blobs import read_json_stream
 from mediagen.wire.common import GenerationOutcome
 
 DEFAULT_OUTPUT_DIR = "generated_images"

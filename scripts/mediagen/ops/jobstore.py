@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
-import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from mediagen.config.settings import Settings
 from mediagen.core import errors
+from mediagen.core.files import atomic_write_text
+from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
-from mediagen.config.settings import Settings, home_dir
 
 TERMINAL_STATES = frozenset({"succeeded", "failed", "blocked", "cancelled"})
 ACTIVE_STATES = frozenset({"submitting", "running", "downloading"})
@@ -29,13 +28,10 @@ ACTIVE_STATES = frozenset({"submitting", "running", "downloading"})
 
 def default_store_dir(env: Mapping[str, str]) -> Path:
     """``$XDG_STATE_HOME/mediagen/jobs`` (``%LOCALAPPDATA%\\mediagen\\jobs`` on Windows)."""
-    if sys.platform.startswith("win") and env.get("LOCALAPPDATA"):
-        return Path(env["LOCALAPPDATA"]) / "mediagen" / "jobs"
-    base = env.get("XDG_STATE_HOME")
-    return (Path(base) if base else home_dir(env) / ".local" / "state") / "mediagen" / "jobs"
+    return user_state_dir(env) / "jobs"
 
 
-def store_for(settings: Settings) -> "JobStore":
+def store_for(settings: Settings) -> JobStore:
     """The store at ``job_store`` (config / ``MEDIAGEN_JOB_STORE``) or the per-user default."""
     path = settings.get("job_store")
     return JobStore(Path(path).expanduser() if path else default_store_dir(settings.env))
@@ -126,11 +122,4 @@ class JobStore:
     def _write(self, path: Path, record: dict[str, Any]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(redact(record), indent=2, ensure_ascii=False, default=str)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, text + "\n", private=True)

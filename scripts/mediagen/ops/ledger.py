@@ -9,26 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from mediagen.config.settings import Settings
 from mediagen.core import errors
+from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
-from mediagen.config.settings import Settings, home_dir
 
 LEDGER_FILENAME = "ledger.jsonl"
 
 
 def default_ledger_path(env: Mapping[str, str]) -> Path:
     """Per-user state folder: ``$XDG_STATE_HOME/mediagen`` (``%LOCALAPPDATA%\\mediagen`` on Windows)."""
-    if sys.platform.startswith("win") and env.get("LOCALAPPDATA"):
-        return Path(env["LOCALAPPDATA"]) / "mediagen" / LEDGER_FILENAME
-    base = env.get("XDG_STATE_HOME")
-    return (Path(base) if base else home_dir(env) / ".local" / "state") / "mediagen" / LEDGER_FILENAME
+    return user_state_dir(env) / LEDGER_FILENAME
 
 
-def ledger_for(settings: Settings) -> "Ledger":
+def ledger_for(settings: Settings) -> Ledger:
     """The ledger at ``ledger`` (config/``MEDIAGEN_LEDGER``) or the per-user default."""
     path = settings.get("ledger")
     return Ledger(Path(path).expanduser() if path else default_ledger_path(settings.env))

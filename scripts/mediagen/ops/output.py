@@ -9,14 +9,13 @@ its final name.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from mediagen.core.files import atomic_write_text
 from mediagen.core.redaction import redact
 
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/heic": ".heic",
@@ -79,19 +78,6 @@ def reserve_unique(folder: Path, stem: str, suffix: str) -> Path:
     raise FileExistsError(f"no free name for {stem}{suffix} in {folder}")
 
 
-def atomic_write(path: Path, data: bytes) -> str:
-    """Write ``data`` to ``path`` via a temp file + rename; return its sha256."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return hashlib.sha256(data).hexdigest()
-
-
 def sidecar_path(media: Path) -> Path:
     """``fox.png`` -> ``fox.json``."""
     return media.with_suffix(SIDECAR_SUFFIX)
@@ -101,7 +87,7 @@ def write_sidecar(media: Path, metadata: dict[str, Any]) -> Path:
     """Write the (redacted) metadata next to ``media`` atomically."""
     path = sidecar_path(media)
     text = json.dumps(redact(metadata), indent=2, ensure_ascii=False, default=str) + "\n"
-    atomic_write(path, text.encode("utf-8"))
+    atomic_write_text(path, text)
     return path
 
 

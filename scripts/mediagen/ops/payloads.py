@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import IO, Any
 
 from mediagen.core import errors
+from mediagen.core.files import atomic_output
 from mediagen.wire.common import MediaPayload
 
 
@@ -37,19 +36,13 @@ def save_payload(payload: MediaPayload, path: Path) -> dict[str, Any]:
     if payload.data is None:
         raise errors.GenerationFailed(f"the result is stored remotely ({payload.uri}), not inline",
                                       "Download it from that location.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            writer = _HashingWriter(handle)
-            data = payload.data
-            if isinstance(data, str):
-                writer.write(base64.b64decode(data))
-            else:
-                data.decode_to(writer)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as handle:
+        writer = _HashingWriter(handle)
+        data = payload.data
+        if isinstance(data, str):
+            writer.write(base64.b64decode(data))
+        else:
+            data.decode_to(writer)
     info: dict[str, Any] = {"path": str(path), "mime_type": payload.mime_type, "bytes": writer.size,
                             "sha256": writer.digest.hexdigest()}
     if payload.mime_type.startswith("image/"):

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mediagen.wire import endpoints
-from mediagen.core import errors
-from mediagen.wire.blobs import read_json_stream
 from mediagen.config.settings import Settings
+from mediagen.core import errors
 from mediagen.transport.http import HttpRequest, Transport
+from mediagen.wire import endpoints
 from mediagen.wire import interactions as omni_wire
 from mediagen.wire import veo as veo_wire
+from mediagen.wire.blobs import read_json_stream
 from mediagen.wire.common import GenerationOutcome
 
 GRPC_NAMES = {1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
@@ -33,7 +33,7 @@ class PollResult:
     error: dict[str, Any] | None = None
 
 
-def provider_for(family: str | None, model_id: str) -> "VeoProvider | OmniProvider":
+def provider_for(family: str | None, model_id: str) -> VeoProvider | OmniProvider:
     """Omni models use interactions; everything else video is Veo."""
     if family == "omni" or (family is None and model_id.startswith("gemini-omni")):
         return OmniProvider()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from mediagen.ops.output import atomic_write
+from mediagen.core.files import atomic_write_text
 
 INDEX_NAME = "index.html"
 
@@ -55,7 +55,7 @@ footer { margin-top: 28px; font-size: 13px; color: #57606a; }
 def write_index(manifest: dict[str, Any], folder: Path) -> Path:
     """Render the manifest to ``folder/index.html`` (atomically) and return its path."""
     path = Path(folder) / INDEX_NAME
-    atomic_write(path, render(manifest).encode("utf-8"))
+    atomic_write_text(path, render(manifest))
     return path
 
 

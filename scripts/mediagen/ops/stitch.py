@@ -13,7 +13,6 @@ never drifts across the joins.
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mediagen.core import errors
+from mediagen.core.files import atomic_path
 from mediagen.ops import frames
 
 AUDIO_RATE = 48000
@@ -97,18 +97,12 @@ def concat(clips: list[Path], dest: Path) -> dict[str, Any]:
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(clips))) as pool:
         infos = list(pool.map(clip_info, [Path(c) for c in clips]))      # ffprobe start-up dominates: overlap it
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".mp4", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        method = "copy" if compatible(infos) else "reencode"
+    method = "copy" if compatible(infos) else "reencode"
+    with atomic_path(dest, suffix=".mp4") as tmp:
         if method == "copy":
             _concat_copy(infos, tmp)
         else:
             _concat_reencode(infos, tmp)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     result = clip_info(dest)
     return {"path": str(dest), "duration_s": round(result.duration, 3), "has_audio": result.has_audio,
             "width": result.width, "height": result.height, "fps": float(result.fps), "method": method,

@@ -74,23 +74,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import yaml
-
-from mediagen.core import errors
-from mediagen.core.resources import SCHEMAS_DIR
-from mediagen.ops import frames, stitch
-from mediagen.core.console import Console
 from mediagen.config.credentials import BackendChoice, choose_backend
+from mediagen.config.presets import get_preset
+from mediagen.config.settings import Layer, Settings
+from mediagen.core import errors
+from mediagen.core.console import Console
+from mediagen.core.files import atomic_write_text
+from mediagen.core.resources import SCHEMAS_DIR
+from mediagen.core.yamlfile import read_yaml
+from mediagen.ops import frames, stitch
 from mediagen.ops.images import ImagePlan, plan_images, run_images
 from mediagen.ops.jobstore import JobStore, new_job_id, now_iso, store_for
 from mediagen.ops.ledger import Ledger, ledger_for
-from mediagen.ops.output import atomic_write, slug
-from mediagen.config.presets import get_preset
+from mediagen.ops.output import slug
 from mediagen.ops.report_html import write_index
-from mediagen.config.settings import Layer, Settings
-from mediagen.transport.http import Transport
 from mediagen.ops.videojobs import PollClock, submit, wait
-from mediagen.ops.videos import DEFAULT_OUTPUT_DIR, DEFAULT_WAIT_TIMEOUT_S, VideoPlan, plan_video
+from mediagen.ops.videos import (
+    DEFAULT_OUTPUT_DIR,
+    DEFAULT_WAIT_TIMEOUT_S,
+    VideoPlan,
+    plan_video,
+)
+from mediagen.transport.http import Transport
 
 SCHEMA_PATH = SCHEMAS_DIR / "shotlist.schema.json"
 MANIFEST_NAME = "manifest.json"
@@ -217,15 +222,7 @@ def load_shotlist(path: Path, cwd: Path) -> ShotList:
 
 
 def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise errors.UsageError(f"cannot read the shot list {path}: {exc.strerror or exc}",
-                                "Check the path.") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise errors.UsageError(f"shot list {path} is not valid YAML{where}", "Fix the YAML syntax.") from exc
+    return read_yaml(path, error=errors.UsageError, what="shot list")
 
 
 def schema_problems(data: Any) -> list[str]:
@@ -301,7 +298,7 @@ class Manifest:
         self._lock = threading.RLock()
 
     @classmethod
-    def load(cls, folder: Path) -> "Manifest":
+    def load(cls, folder: Path) -> Manifest:
         path = folder / MANIFEST_NAME
         if not path.is_file():
             return cls(folder, {"version": 1, "created": now_iso(), "shots": [], "references": {}})
@@ -332,7 +329,7 @@ class Manifest:
             self.data["updated"] = now_iso()
             self.folder.mkdir(parents=True, exist_ok=True)
             text = json.dumps(self.data, indent=2, ensure_ascii=False, default=str) + "\n"
-            atomic_write(self.path, text.encode("utf-8"))
+            atomic_write_text(self.path, text)
 
     def rel(self, path: Path | str) -> str:
         """A path inside the folder as a relative POSIX path (others stay absolute)."""
@@ -899,7 +896,8 @@ class Runner:
         video = outcome["videos"][0]
         path = Path(video["path"])
         changes: dict[str, Any] = {"state": "succeeded", "file": self.manifest.rel(path),
-                                   "duration_s": video.get("duration_s") or _duration(path), "error": None,
+                                   "duration_s": video.get("duration_s") or frames.duration_or_none(path),
+                                   "error": None,
                                    "note": None, "thumbnail": None,
                                    "cost": {**(self.manifest.shot(shot.id).get("cost") or {}),
                                             "estimate_usd": (outcome.get("cost") or {}).get("estimate_usd"),
@@ -958,17 +956,10 @@ def _static_fields(board: Storyboard, estimate: ShotEstimate) -> dict[str, Any]:
             "fingerprint": board.shotlist.fingerprint(shot), "planned_estimate_usd": estimate.plan.estimate.usd}
 
 
-def _duration(path: Path) -> float | None:
-    try:
-        return round(frames.duration(path), 3)
-    except errors.MediagenError:
-        return None
-
-
 def measure_extension(source: Path | None, result: Path, added_s: float) -> dict[str, Any]:
     """Does an extension's result contain its source? Decided by duration (see the module docstring)."""
-    source_s = _duration(source) if source is not None else None
-    result_s = _duration(result)
+    source_s = frames.duration_or_none(source) if source is not None else None
+    result_s = frames.duration_or_none(result)
     if source_s is None or result_s is None:
         return {"source_s": source_s, "result_s": result_s, "contains_source": True, "measured": False}
     contains = abs(result_s - (source_s + added_s)) < abs(result_s - added_s)

@@ -1,9 +1,9 @@
 """Where a model method lives for the chosen backend (URL), in one place for images and video."""
 from __future__ import annotations
 
-from mediagen.wire import endpoints
 from mediagen.config.credentials import BackendChoice
 from mediagen.config.settings import Settings
+from mediagen.wire import endpoints
 
 
 def model_method_url(choice: BackendChoice, settings: Settings, wire_id: str, method: str,

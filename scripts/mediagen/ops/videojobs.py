@@ -17,20 +17,31 @@ from typing import Any, Callable
 from urllib.parse import urlparse
 
 from mediagen import __version__
-from mediagen.core import errors
-from mediagen.ops import gcs
-from mediagen.wire.blobs import read_json_stream
-from mediagen.core.console import Console
 from mediagen.config.credentials import BackendChoice, choose_backend
+from mediagen.config.settings import Layer, Settings
+from mediagen.core import errors
+from mediagen.core.console import Console
+from mediagen.ops import frames, gcs
 from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger, describe_cost
-from mediagen.ops.output import OutputPlan, extension_for, release, reserve_unique, write_sidecar
+from mediagen.ops.output import (
+    OutputPlan,
+    extension_for,
+    release,
+    reserve_unique,
+    write_sidecar,
+)
 from mediagen.ops.payloads import save_payload
-from mediagen.ops.providers import OmniProvider, PollResult, describe_operation_error, provider_for
-from mediagen.config.settings import Layer, Settings
-from mediagen.transport.http import HttpRequest, Transport
+from mediagen.ops.providers import (
+    OmniProvider,
+    PollResult,
+    describe_operation_error,
+    provider_for,
+)
 from mediagen.ops.videos import PARAM_KEYS, VideoPlan
+from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import interactions as omni_wire
+from mediagen.wire.blobs import read_json_stream
 from mediagen.wire.common import MediaPayload
 
 # Typical fastest generation time per family: the first poll waits this long.
@@ -312,7 +323,7 @@ def _save_videos(record: dict[str, Any], media: list[MediaPayload], settings: Se
         except BaseException:
             release([path])
             raise
-        info["duration_s"] = _duration(path)
+        info["duration_s"] = frames.duration_or_none(path)
         if plan.get("upload_gcs"):
             info["gcs_uri"] = gcs.upload(path, plan["upload_gcs"], transport=transport,
                                          auth=choice.credential.auth, base_url=settings["gcs_base_url"])
@@ -372,13 +383,6 @@ def _wait_file_active(uri: str, settings: Settings, transport: Transport, auth: 
         time.sleep(1.0)
 
 
-def _duration(path: Path) -> float | None:
-    from mediagen.ops import frames
-
-    try:
-        return round(frames.duration(path), 3)
-    except errors.MediagenError:
-        return None
 
 
 # -- costs and sidecars ------------------------------------------------------------------

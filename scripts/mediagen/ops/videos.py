@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mediagen.core import errors
-from mediagen.ops import frames
-from mediagen.core.console import Console
 from mediagen.config.credentials import BackendChoice, choose_backend
+from mediagen.config.settings import Layer, Settings
+from mediagen.core import errors
+from mediagen.core.console import Console
+from mediagen.ops import frames
 from mediagen.ops.inputs import MediaInput, load_image, load_video
 from mediagen.ops.output import read_sidecar
 from mediagen.ops.providers import OmniProvider, VeoProvider, provider_for
-from mediagen.config.settings import Layer, Settings
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import interactions as omni_wire

@@ -24,8 +24,8 @@ import urllib3
 from urllib3.exceptions import NewConnectionError
 
 from mediagen.core import errors
-from mediagen.transport.http_errors import ErrorBody, error_for_status, parse_error_body
 from mediagen.core.redaction import redact_headers, redact_text
+from mediagen.transport.http_errors import ErrorBody, error_for_status, parse_error_body
 
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 300.0          # 4K image generation can take minutes

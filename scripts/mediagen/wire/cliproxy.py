@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from mediagen.wire.blobs import Blob
 from mediagen.ops.inputs import MediaInput
+from mediagen.wire.blobs import Blob
 from mediagen.wire.common import GenerationOutcome, MediaPayload
 
 

@@ -1,0 +1,63 @@
+"""Writing files atomically: a temporary file in the same folder, then one rename.
+
+A crash never leaves a half-written file under its final name, and readers
+see either the old content or the new one. ``private`` files (ledger, job
+records) are readable by the owner only; others follow the process umask.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator
+
+
+@contextmanager
+def atomic_path(path: Path, *, private: bool = False, suffix: str = ".part") -> Iterator[Path]:
+    """A temporary path beside ``path`` that replaces it when the block ends without an error.
+
+    For writers that need a path rather than a handle (ffmpeg).
+    """
+    path = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if not private:
+            os.chmod(tmp, 0o666 & ~_UMASK)
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_output(path: Path, *, private: bool = False, suffix: str = ".part") -> Iterator[IO[bytes]]:
+    """A binary handle whose content replaces ``path`` when the block ends without an error."""
+    with atomic_path(path, private=private, suffix=suffix) as tmp:
+        with open(tmp, "wb") as handle:
+            yield handle
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False) -> str:
+    """Write ``data`` to ``path`` atomically; return its sha256."""
+    with atomic_output(path, private=private) as handle:
+        handle.write(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_write_text(path: Path, text: str, *, private: bool = False) -> str:
+    """Write UTF-8 ``text`` to ``path`` atomically; return its sha256."""
+    return atomic_write_bytes(path, text.encode("utf-8"), private=private)
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; done once at import, before any worker thread starts.
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+_UMASK = _read_umask()
