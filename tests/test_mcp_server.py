@@ -27,15 +27,22 @@ from PIL import Image
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
-from mediagen.mcp import schema as mcp_schema
-from mediagen.cli import check_api, estimate_cost, image_gen, jobs, video_gen
-from mediagen.app.runtime import load_catalog
+from mediagen.app.choices import field_choices
+from mediagen.app.requests import (BatchRequest, CheckRequest, ImageRequest, JobQuery, ShotListRequest,
+                                   VideoRequest)
+from mediagen.cli import batch_gen, check_api, estimate_cost, gallery, image_gen, jobs, storyboard, video_gen
+from mediagen.cli.common import request_from
+from mediagen.core import errors
+from mediagen.mcp.schema import VIDEO_EXTEND_FIELDS, ToolSpec
+from mediagen.mcp.tools import request_of
+from mediagen.mcp.toolset import build_specs
 from tests.conftest import GEMINI_KEY, ROOT
 
 SERVER = ROOT / "scripts" / "mcp_server.py"
 FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05"}
 TOOLS = {"generate_image", "start_video", "extend_video", "get_video", "list_jobs", "estimate_cost", "list_models",
-         "check_setup"}
+         "check_setup", "cancel_job", "write_gallery", "start_storyboard", "get_storyboard", "start_batch",
+         "get_batch"}
 
 
 # -- harness ---------------------------------------------------------------------------------------
@@ -102,12 +109,25 @@ def run(coro: Any) -> Any:
 # -- schemas: one source with the CLI ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def specs() -> dict[str, mcp_schema.ToolSpec]:
-    return mcp_schema.build_specs(load_catalog({}))
+def specs() -> dict[str, ToolSpec]:
+    return build_specs(field_choices({}))
 
 
 PARSERS = {"generate_image": image_gen, "start_video": video_gen, "extend_video": video_gen, "get_video": jobs,
-           "list_jobs": jobs, "check_setup": check_api}
+           "list_jobs": jobs, "cancel_job": jobs, "check_setup": check_api, "start_storyboard": storyboard,
+           "start_batch": batch_gen, "write_gallery": gallery}
+# Properties with no command-line flag (the flag's job is done otherwise there: -o, positionals, waiting).
+MCP_ONLY = {"output_dir", "wait_seconds"}
+# Flags with no tool property: the command line's own business (streams, help, waiting, listing presets).
+CLI_ONLY = {"help", "version", "debug", "show_defaults", "estimate_cost", "list_presets", "prompt_file", "json",
+            "wait", "wait_timeout", "output", "upload_chunk_bytes"}
+
+
+def _flags(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    found: dict[str, argparse.Action] = {}
+    for action in parser._actions:
+        found.setdefault(action.dest, action)
+    return found
 
 
 def _expected_type(action: argparse.Action) -> str:
@@ -116,69 +136,45 @@ def _expected_type(action: argparse.Action) -> str:
     return {int: "integer", float: "number"}.get(action.type, "string")
 
 
-def _check_prop_matches_flag(prop: mcp_schema.Prop, action: argparse.Action, catalog_values: list | None) -> None:
-    schema = prop.schema
-    expected = _expected_type(action)
-    if isinstance(action, argparse._AppendAction):
-        assert schema["type"] == "array" and schema["items"]["type"] == expected, prop
-        item = schema["items"]
-    else:
-        assert schema["type"] == expected, prop
-        item = schema
-    if action.choices is not None:
-        assert item["enum"] == list(action.choices), prop
-    elif catalog_values:
-        assert item["enum"] == catalog_values, prop
-    else:
-        assert "enum" not in item, prop
-    assert schema["description"].startswith(mcp_schema.DESCRIPTIONS.get(prop.name, action.help or prop.name))
-
-
 @pytest.mark.parametrize("tool", sorted(PARSERS))
-def test_every_property_is_a_flag_with_the_same_choices_and_vice_versa(specs, tool) -> None:
+def test_every_property_is_a_flag_with_the_same_type_and_choices(specs, tool) -> None:
     spec = specs[tool]
-    parser = PARSERS[tool].build_parser(None)
-    kind = "image" if tool == "generate_image" else "video"
-    values = {**mcp_schema.catalog_choices(load_catalog({}), kind), "preset": mcp_schema.preset_names(kind)}
-    by_name = {}
-    for action in parser._actions:
-        by_name.setdefault(mcp_schema.flag_name(action), action)
+    flags = _flags(PARSERS[tool].build_parser(None))
     for prop in spec.props:
-        if prop.dest is None:
-            assert prop.name in mcp_schema.EXTRAS and prop.schema == mcp_schema.EXTRAS[prop.name]
+        if prop.name in MCP_ONLY or (tool == "start_storyboard" and prop.name == "output"):
             continue
-        assert prop.name in by_name, f"{tool}.{prop.name} is not a flag of {parser.prog}"
-        action = by_name[prop.name]
-        assert prop.dest == action.dest
-        _check_prop_matches_flag(prop, action, values.get(action.dest) if tool in (
-            "generate_image", "start_video", "extend_video") else None)
-    # Vice versa: the script's flags the tool leaves out are only CLI-only ones and the documented few.
+        assert prop.name in flags, f"{tool}.{prop.name} is not a flag of the script"
+        action = flags[prop.name]
+        schema = prop.schema["items"] if prop.schema["type"] == "array" else prop.schema
+        assert (prop.schema["type"] == "array") == isinstance(action, argparse._AppendAction), prop
+        if action.nargs is None or isinstance(action, argparse._AppendAction):
+            assert schema["type"] == _expected_type(action), prop
+        if action.choices is not None:
+            assert schema["enum"] == list(action.choices), prop
     exposed = {p.name for p in spec.props}
-    left_out = {mcp_schema.flag_name(a) for a in mcp_schema.exposed_actions(parser)} - exposed
-    allowed = {"generate_image": {"output"}, "start_video": {"output", "extend_video"}}.get(tool)
-    if allowed is not None:
-        assert left_out == allowed, left_out
+    left_out = {dest for dest in flags if dest not in exposed and dest not in CLI_ONLY}
+    allowed = {"start_video": {"extend_video"}, "get_video": {"action", "state", "limit", "backend", "location"},
+               "list_jobs": {"action", "job_id", "backend", "location"},
+               "cancel_job": {"action", "state", "limit", "backend", "location"}}.get(tool, set())
     if tool == "extend_video":
-        assert {p.name for p in spec.props if p.dest} == set(mcp_schema.VIDEO_EXTEND_FLAGS)
+        assert exposed == set(VIDEO_EXTEND_FIELDS)
+    else:
+        assert left_out == allowed, left_out
 
 
 def test_estimate_cost_properties_are_the_estimate_script_flags(specs) -> None:
     spec = specs["estimate_cost"]
     parser = estimate_cost.build_parser(None)
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    flags = {kind: {mcp_schema.flag_name(a): a for a in mcp_schema.exposed_actions(child, exclude=("output",))}
-             for kind, child in sub.choices.items()}
+    flags = {kind: _flags(child) for kind, child in sub.choices.items()}
     assert spec.prop("kind").schema["enum"] == list(sub.choices) == ["image", "video", "shotlist", "batch"]
     for prop in spec.props:
-        if prop.name == "kind":
+        if prop.name in ("kind", "file", "via", "backend", "project", "location", "config"):
             continue
-        assert set(prop.kinds) == {k for k in flags if prop.name in flags[k]}, prop
-        for kind in prop.kinds:
-            action = flags[kind][prop.name]
-            if action.choices is not None:
-                enum = prop.schema.get("enum") or prop.schema.get("items", {}).get("enum")
-                assert set(action.choices) <= set(enum), prop
-    assert set().union(*flags.values()) == {p.name for p in spec.props} - {"kind"}
+        assert set(prop.kinds) == {k for k in ("image", "video") if prop.name in flags[k]}, prop
+    generation = {d for k in ("image", "video") for d in flags[k] if d not in CLI_ONLY}
+    assert generation - {"backend", "project", "location", "config"} == (
+        {p.name for p in spec.props} - {"kind", "file", "via", "backend", "project", "location", "config"})
 
 
 def _sample(schema: dict[str, Any]) -> Any:
@@ -201,39 +197,53 @@ def _argv(action: argparse.Action, value: Any) -> list[str]:
     return [flag, str(value)]
 
 
-@pytest.mark.parametrize("tool", ["generate_image", "start_video", "extend_video", "check_setup", "list_jobs"])
-def test_tool_arguments_parse_like_the_equivalent_command_line(specs, tool) -> None:
+REQUESTS = {"generate_image": ImageRequest, "start_video": VideoRequest, "extend_video": VideoRequest,
+            "check_setup": CheckRequest, "list_jobs": JobQuery, "start_storyboard": ShotListRequest,
+            "start_batch": BatchRequest}
+
+
+@pytest.mark.parametrize("tool", sorted(REQUESTS))
+def test_tool_arguments_make_the_same_request_as_the_equivalent_command_line(specs, tool) -> None:
     spec = specs[tool]
     parser = PARSERS[tool].build_parser(None)
-    actions = {mcp_schema.flag_name(a): a for a in reversed(parser._actions)}
-    arguments = {p.name: _sample(p.schema) for p in spec.props if p.dest is not None}
+    flags = _flags(parser)
+    arguments = {p.name: _sample(p.schema) for p in spec.props if p.name not in MCP_ONLY}
     argv = ["list"] if tool == "list_jobs" else []
     for name, value in arguments.items():
-        action = actions[name]
+        action = flags[name]
         argv += [str(value)] if not action.option_strings else _argv(action, value)
-    spec.validate(arguments)
-    assert vars(spec.namespace(arguments)) == vars(parser.parse_args(argv))
-    # Booleans switched off map to the --no- form.
-    if tool == "start_video":
-        off = spec.namespace({**arguments, "generate_audio": False, "enhance_prompt": False})
+    spec.check(arguments)
+    kind = REQUESTS[tool]
+    extra = {"action": "list"} if tool == "list_jobs" else {}
+    assert request_of(kind, arguments, **extra) == request_from(kind, parser.parse_args(argv))
+    if tool == "start_video":        # booleans switched off map to the --no- form
+        off = request_of(kind, {**arguments, "generate_audio": False, "enhance_prompt": False})
         assert off.generate_audio is False and off.enhance_prompt is False
 
 
 def test_schema_rejects_what_the_catalog_does_not_offer(specs) -> None:
-    from mediagen.core import errors
-
     spec = specs["generate_image"]
     assert "16:9" in spec.prop("aspect_ratio").schema["enum"]
     assert spec.prop("image_size").schema["enum"] and "2K" in spec.prop("image_size").schema["enum"]
-    assert specs["start_video"].prop("duration").schema["enum"] == sorted(specs["start_video"].prop("duration")
-                                                                          .schema["enum"])
+    durations = specs["start_video"].prop("duration").schema["enum"]
+    assert durations == sorted(durations)
     with pytest.raises(errors.UsageError) as caught:
-        spec.validate({"prompt": "x", "aspect_ratio": "7:3"})
+        spec.check({"prompt": "x", "aspect_ratio": "7:3"})
     assert "aspect_ratio" in caught.value.message
     with pytest.raises(errors.UsageError):
-        specs["get_video"].validate({"job_id": "vid-1", "wait_seconds": 120})
+        specs["get_video"].check({"job_id": "vid-1", "wait_seconds": 120})
     with pytest.raises(errors.UsageError):
-        spec.validate({})
+        spec.check({})
+
+
+@pytest.mark.parametrize("given, meant", [("aspectRatio", "aspect_ratio"), ("aspect_ration", "aspect_ratio"),
+                                          ("durationSeconds", "duration"), ("negativePrompt", "negative_prompt")])
+def test_a_misspelt_argument_names_the_valid_one(specs, given, meant) -> None:
+    tool = "start_video" if given == "durationSeconds" else "generate_image"
+    with pytest.raises(errors.UsageError) as caught:
+        specs[tool].check({"prompt": "x", given: "16:9"})
+    assert f"'{given}'" in caught.value.message and f"did you mean '{meant}'" in caught.value.message
+    assert caught.value.details["did_you_mean"] == meant
 
 
 # -- over stdio ---------------------------------------------------------------------------------------
@@ -334,7 +344,8 @@ def test_start_video_then_get_video_reports_progress_and_downloads(fake, mcp_env
     assert doc["cost"]["actual_usd"] is not None
     assert len(progress) >= 2, progress
     values = [p[0] for p in progress]
-    assert values == sorted(values) and len(set(values)) == len(values) and all(0 < v < 1 for v in values)
+    assert values == sorted(values) and len(set(values)) == len(values) and all(0 < v < 1 for v in values[:-1])
+    assert values[-1] == 1.0 and "done" in progress[-1][2]         # progress reaches its total when the job ends
     assert all(total == 1.0 for _, total, _ in progress)
     assert any("elapsed" in (message or "") for _, _, message in progress), progress
     creates = fake.requests_for(method="POST", path_contains="/interactions")

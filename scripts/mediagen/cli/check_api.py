@@ -2,26 +2,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Mapping, TextIO
+from typing import Mapping, TextIO
 
-from mediagen.app.runtime import load_catalog, make_transport
-from mediagen.cli.common import (
-    Context,
-    Parser,
-    add_settings_options,
-    make_parser,
-    run_command,
-)
-from mediagen.config.settings import resolve_settings
-from mediagen.ops.checks import check_setup
+from mediagen.app.context import Context
+from mediagen.app.listing import check
+from mediagen.app.outcome import Outcome
+from mediagen.app.requests import CheckRequest
+from mediagen.cli.common import Parser, add_settings_options, make_parser, request_from, run_command
 
 DESCRIPTION = """Check credentials for free: which backend mediagen would use and why, whether the
 credential works, which catalog models it can see (with lifecycle warnings), and
 whether the CLIProxyAPI proxy answers. Generates nothing and costs nothing."""
-
-SETTING_KEYS = ("backend", "use_vertex", "api_key", "project_id", "location", "credentials_file",
-                "access_token", "gemini_base_url", "gemini_api_version", "vertex_base_url",
-                "cliproxy_url", "cliproxy_api_key")
 
 
 def build_parser(stdout: TextIO | None) -> Parser:
@@ -31,16 +22,9 @@ def build_parser(stdout: TextIO | None) -> Parser:
     return parser
 
 
-def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    settings = resolve_settings({"backend": args.backend, "location": args.location}, ctx.env,
-                                config_path=args.config, project=args.project)
-    for warning in settings.warnings:
-        ctx.console.warn(warning)
-    if args.show_defaults:
-        return {"settings": settings.show(SETTING_KEYS), "project": settings.project,
-                "config_file": str(settings.config.path) if settings.config else None}
-    return check_setup(settings, make_transport(settings, ctx.console), lambda: load_catalog(ctx.env),
-                       ctx.console)
+def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
+    """Flags -> ``CheckRequest`` -> the use case."""
+    return check(request_from(CheckRequest, args), ctx)
 
 
 def main(argv: list[str] | None = None, *, env: Mapping[str, str] | None = None,

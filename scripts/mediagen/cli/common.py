@@ -1,25 +1,32 @@
-"""What every entry script shares: argument parsing, the run wrapper, and output.
+"""The command-line face: argument parsing, the run wrapper, and writing the one JSON document.
 
-``run_command`` is the single place that turns a handler's return value or
-exception into the one JSON document on stdout and the exit code.
+Each script parses its flags with argparse, turns them into a typed request
+(``mediagen.app.requests``) and calls its use case. ``run_command`` is the one
+place that writes the result, or the error the use case raised, as the output
+contract's document on stdout and returns the exit code.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, Mapping, TextIO
+from typing import Any, Callable, Mapping, TextIO, TypeVar
 
 from mediagen import __version__
+from mediagen.app import contract
+from mediagen.app.context import Context
+from mediagen.app.outcome import Outcome
+from mediagen.app.requests import Spending, Where, field_meta
 from mediagen.core import errors
 from mediagen.core.console import Console
-from mediagen.core.redaction import redact, redact_text
+from mediagen.core.redaction import redact_text
 
-Handler = Callable[[argparse.Namespace, "Context"], dict[str, Any]]
+Handler = Callable[[argparse.Namespace, Context], Outcome]
+R = TypeVar("R")
+BUG_HINT = "This is a bug in mediagen: rerun with --debug and report it."
 
 
 class HelpRequested(Exception):
@@ -49,15 +56,6 @@ class Parser(argparse.ArgumentParser):
             target.write(message)
 
 
-@dataclass
-class Context:
-    """What a handler may use: the environment, the console, the working directory."""
-
-    env: dict[str, str]
-    console: Console
-    cwd: Path = field(default_factory=Path.cwd)
-
-
 def make_parser(prog: str, description: str, stdout: TextIO | None, *, epilog: str | None = None) -> Parser:
     """A parser with --version and the exit-code table in the help epilog."""
     parser = Parser(prog=prog, description=description, stdout=stdout, epilog=epilog or EXIT_CODES_HELP,
@@ -66,28 +64,43 @@ def make_parser(prog: str, description: str, stdout: TextIO | None, *, epilog: s
     return parser
 
 
+def option(group: Any, request_type: type, name: str, *short: str, **kwargs: Any) -> argparse.Action:
+    """``--name-with-dashes`` for a request field, its help and choices taken from the request type."""
+    meta = field_meta(request_type, name)
+    kwargs.setdefault("help", meta.get("cli_help", meta["help"]))
+    if "choices" in meta and "action" not in kwargs:
+        kwargs.setdefault("choices", list(meta["choices"]))
+    return group.add_argument(*short, "--" + name.replace("_", "-"), dest=name, **kwargs)
+
+
 def add_settings_options(parser: argparse.ArgumentParser) -> None:
     """Options every script shares: backend, project, config, defaults display, debug."""
     group = parser.add_argument_group("backend and settings")
-    group.add_argument("--backend", choices=["auto", "gemini-api", "vertex", "cliproxy"], default=None,
-                       help="Which API to use (default auto: see README 'Choosing a backend').")
-    group.add_argument("--project", default=None, metavar="NAME", help="Project name from mediagen.yaml.")
-    group.add_argument("--location", default=None, help="Vertex location (default: the model's own, from the catalog).")
-    group.add_argument("--config", default=None, metavar="FILE", help="Config file (default: ./mediagen.yaml, "
-                       "then the user config dir; or $MEDIAGEN_CONFIG).")
-    group.add_argument("--show-defaults", action="store_true",
-                       help="Print every effective setting and where it came from, then exit (sends nothing).")
+    option(group, Where, "backend")
+    option(group, Where, "project", metavar="NAME")
+    option(group, Where, "location")
+    option(group, Where, "config", metavar="FILE")
+    option(group, Where, "show_defaults", action="store_true")
     group.add_argument("--debug", action="store_true", help="Re-raise errors with a traceback on stderr.")
 
 
 def add_spend_options(parser: argparse.ArgumentParser) -> None:
     """Options of scripts that spend money."""
     group = parser.add_argument_group("cost and safety")
-    group.add_argument("--dry-run", action="store_true",
-                       help="Validate and print the exact request (secrets masked); send nothing.")
-    group.add_argument("--estimate-cost", action="store_true", help="Print the cost estimate and exit.")
-    group.add_argument("--max-cost", type=float, default=None, metavar="USD",
-                       help="Refuse to send when the estimate is above this many US dollars.")
+    option(group, Spending, "dry_run", action="store_true")
+    option(group, Spending, "estimate_cost", action="store_true")
+    option(group, Spending, "max_cost", type=float, metavar="USD")
+
+
+def request_from(request_type: type[R], args: argparse.Namespace, **values: Any) -> R:
+    """The request whose fields the parsed flags (and ``values``) fill; repeated flags become tuples."""
+    given = {}
+    for item in fields(request_type):       # type: ignore[arg-type]
+        value = values.get(item.name, getattr(args, item.name, None))
+        if value is None and item.name not in values:
+            continue
+        given[item.name] = tuple(value) if isinstance(value, list) else value
+    return request_type(**given)
 
 
 def run_command(command: str, argv: list[str] | None, build: Callable[[TextIO], Parser], handler: Handler, *,
@@ -96,50 +109,38 @@ def run_command(command: str, argv: list[str] | None, build: Callable[[TextIO], 
     """Parse ``argv``, run ``handler``, print one JSON document, return the exit code."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    environ = dict(os.environ if env is None else env)
     console = Console(stderr)
-    debug = bool(environ.get("MEDIAGEN_DEBUG"))
+    ctx = Context.of(env, console)
+    debug = bool(ctx.env.get("MEDIAGEN_DEBUG"))
     try:
-        parser = build(stdout)
-        args = parser.parse_args(argv)
+        args = build(stdout).parse_args(argv)
         debug = debug or getattr(args, "debug", False)
-        result = handler(args, Context(environ, console))
-        emit(stdout, {"ok": True, "command": command, **result, "warnings": console.warnings})
+        outcome = handler(args, ctx)
+        emit(stdout, contract.success(outcome.document, name_key="command", name=command,
+                                      warnings=console.warnings))
         return errors.ExitCode.OK
     except HelpRequested:
         return errors.ExitCode.OK
-    except KeyboardInterrupt:
-        failure = errors.Interrupted("interrupted", "Nothing was lost: running jobs can be resumed with "
-                                                    "scripts/jobs.py list.")
-        emit(stdout, _failure(command, failure, console))
-        return errors.ExitCode.INTERRUPTED
-    except errors.MediagenError as exc:
-        if debug:
-            stderr.write(redact_text(traceback.format_exc()))
-        emit(stdout, _failure(command, exc, console))
-        return exc.exit_code
-    except Exception as exc:  # noqa: BLE001 - the contract promises JSON even for bugs
-        stderr.write(redact_text(traceback.format_exc()) if debug else
-                     f"mediagen: internal error: {redact_text(repr(exc))} (rerun with --debug for a traceback)\n")
-        internal = errors.MediagenError(f"internal error: {exc!r}",
-                                        "This is a bug in mediagen: rerun with --debug and report it.")
-        internal.type = "internal"
-        emit(stdout, _failure(command, internal, console))
-        return errors.ExitCode.INTERNAL
+    except BaseException as exc:  # noqa: BLE001 - the contract promises JSON even for bugs and Ctrl-C
+        if isinstance(exc, SystemExit):
+            raise
+        error = contract.as_error(exc, bug_hint=BUG_HINT)
+        _report(stderr, exc, error, debug)
+        emit(stdout, contract.failure(error, name=command, warnings=console.warnings))
+        return error.exit_code
 
 
-def _failure(command: str, exc: errors.MediagenError, console: Console) -> dict[str, Any]:
-    doc: dict[str, Any] = {"ok": False, "command": command, "error": exc.to_dict(),
-                           "exit_code": int(exc.exit_code), "warnings": console.warnings}
-    extra = getattr(exc, "result", None)        # partial results (e.g. some images of --count saved)
-    if isinstance(extra, dict):
-        doc.update({k: v for k, v in extra.items() if k not in doc})
-    return doc
+def _report(stderr: TextIO, exc: BaseException, error: errors.MediagenError, debug: bool) -> None:
+    """A traceback on stderr with --debug; a one-line note for bugs otherwise."""
+    if debug:
+        stderr.write(redact_text("".join(traceback.format_exception(exc))))
+    elif isinstance(error, errors.InternalError):
+        stderr.write(f"mediagen: internal error: {redact_text(repr(exc))} (rerun with --debug for a traceback)\n")
 
 
 def emit(stream: TextIO, doc: dict[str, Any]) -> None:
-    """Write the one JSON document (redacted) followed by a newline."""
-    stream.write(json.dumps(redact(doc), indent=2, ensure_ascii=False, default=_json_default) + "\n")
+    """Write the one JSON document followed by a newline."""
+    stream.write(json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default) + "\n")
     stream.flush()
 
 
@@ -157,56 +158,6 @@ EXIT_CODES_HELP = """exit codes:
   7 blocked by safety filters / no output | 8 job still running (resume with jobs.py)
   9 over --max-cost | 130 interrupted
 stdout carries exactly one JSON document; progress goes to stderr."""
-
-
-@dataclass
-class GenerationStart:
-    """What every generating script resolves before planning."""
-
-    settings: Any
-    prompt: str
-    preset: Any
-    catalog: Any
-
-
-def start_generation(args: argparse.Namespace, ctx: Context, kind: str, cli: dict[str, Any]) -> GenerationStart:
-    """Settings (warnings reported), the prompt, the preset and the catalog, in that order."""
-    from mediagen.app.runtime import load_catalog
-    from mediagen.config.presets import get_preset
-    from mediagen.config.settings import resolve_settings
-
-    settings = resolve_settings(cli, ctx.env, config_path=args.config, project=args.project, kind=kind)
-    for warning in settings.warnings:
-        ctx.console.warn(warning)
-    prompt = read_prompt(args, sys.stdin, required=not args.show_defaults)
-    preset = get_preset(kind, args.preset) if args.preset else None
-    return GenerationStart(settings, prompt, preset, load_catalog(ctx.env))
-
-
-def presets_listing(kind: str) -> dict[str, Any]:
-    """``--list-presets`` output."""
-    from mediagen.config.presets import load_presets
-
-    return {"presets": {name: {"description": p.description, "values": p.values}
-                        for name, p in load_presets(kind).items()}}
-
-
-def preview(args: argparse.Namespace, plan: Any, setting_keys: tuple[str, ...],
-            requests: list[Any]) -> dict[str, Any] | None:
-    """The free outcomes (--show-defaults, --estimate-cost, --dry-run) after the budget check; None = go."""
-    from mediagen.config.credentials import placeholder_headers
-    from mediagen.ops.ledger import check_budget
-
-    summary = plan.describe()
-    if args.show_defaults:
-        return {**summary, "settings": plan.settings.show(setting_keys)}
-    if args.estimate_cost:
-        return {**summary, "estimate": plan.estimate.to_dict()}
-    check_budget(plan.estimate.usd, plan.settings.get("max_cost"), priced=plan.estimate.priced)
-    if args.dry_run:
-        return {**summary, "dry_run": True,
-                "requests": describe_requests(requests, placeholder_headers(plan.choice.credential))}
-    return None
 
 
 def read_prompt(args: argparse.Namespace, stdin: TextIO, *, required: bool = True) -> str:
@@ -230,26 +181,3 @@ def read_prompt(args: argparse.Namespace, stdin: TextIO, *, required: bool = Tru
         raise errors.UsageError("no prompt given", "Pass the prompt as an argument, '-' for stdin, or "
                                                     "--prompt-file FILE.")
     return text
-
-
-def describe_requests(requests: list[Any], auth_headers: dict[str, str]) -> list[dict[str, Any]]:
-    """Distinct requests for --dry-run, secrets masked and base64 payloads elided."""
-    shown: list[dict[str, Any]] = []
-    for request in requests:
-        doc = elide_base64(request.describe(auth_headers))
-        if shown and shown[-1]["request"] == doc:
-            shown[-1]["repeat"] += 1
-        else:
-            shown.append({"request": doc, "repeat": 1})
-    return shown
-
-
-def elide_base64(value: Any, limit: int = 256) -> Any:
-    """Replace long space-free strings (base64 media, data: URIs) with a short description."""
-    if isinstance(value, str) and len(value) > limit and not any(c.isspace() for c in value[:limit]):
-        return f"<{len(value)} characters elided>"
-    if isinstance(value, dict):
-        return {k: elide_base64(v, limit) for k, v in value.items()}
-    if isinstance(value, list):
-        return [elide_base64(v, limit) for v in value]
-    return value

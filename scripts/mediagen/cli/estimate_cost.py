@@ -2,20 +2,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Mapping, TextIO
+from typing import Mapping, TextIO
 
-from mediagen.app.runtime import load_catalog
+from mediagen.app.context import Context
+from mediagen.app.estimate import estimate
+from mediagen.app.outcome import Outcome
+from mediagen.app.requests import EstimateRequest, ImageRequest, Spending, VideoRequest
 from mediagen.cli import image_gen, video_gen
-from mediagen.cli.common import (
-    Context,
-    Parser,
-    add_settings_options,
-    make_parser,
-    run_command,
-)
-from mediagen.config.settings import resolve_settings
-from mediagen.ops.images import plan_images
-from mediagen.ops.videos import plan_video
+from mediagen.cli.common import Parser, add_settings_options, make_parser, option, request_from, run_command
 
 DESCRIPTION = """Estimate what a generation would cost, from the catalog's prices (with their date and
 source), and name the cheapest valid alternative. Sends nothing; works without credentials
@@ -29,81 +23,33 @@ source), and name the cheapest valid alternative. Sends nothing; works without c
 
 def build_parser(stdout: TextIO | None) -> Parser:
     parser = make_parser("estimate_cost.py", DESCRIPTION, stdout)
-    sub = parser.add_subparsers(dest="kind", required=True, metavar="{image,video}")
+    sub = parser.add_subparsers(dest="kind", required=True, metavar="{image,video,shotlist,batch}")
     image = sub.add_parser("image", help="Price an image request (flags as image_gen.py).")
-    _copy_generation_flags(image, image_gen.build_parser(None))
+    image_gen.add_generation_options(image.add_argument_group("generation"))
     video = sub.add_parser("video", help="Price a video request (flags as video_gen.py).")
-    _copy_generation_flags(video, video_gen.build_parser(None))
+    video_gen.add_generation_options(video.add_argument_group("generation"))
+    video_gen.add_input_options(video.add_argument_group("inputs"))
+    option(video, VideoRequest, "storage_uri", metavar="gs://...")       # Vertex-only: part of validation
+    option(video, VideoRequest, "upload_gcs", metavar="gs://...")
     shots = sub.add_parser("shotlist", help="Price a storyboard shot list (as storyboard.py --estimate-cost).")
     shots.add_argument("file", help="The shot list (YAML).")
     batch = sub.add_parser("batch", help="Price a batch file (as batch_gen.py --estimate-cost).")
     batch.add_argument("file", help="txt, CSV, JSONL or YAML batch file.")
-    batch.add_argument("--via", choices=["online", "batch-api"], default="online",
-                       help="batch-api: price with the Batch API discount.")
+    option(batch, EstimateRequest, "via", default="online")
+    for child in (image, video):
+        option(child, Spending, "max_cost", type=float, metavar="USD")
     for child in (image, video, shots, batch):
         add_settings_options(child)
     return parser
 
 
-_SKIP = {"help", "version", "backend", "project", "location", "config", "show_defaults", "debug", "dry_run",
-         "estimate_cost", "list_presets", "prompt", "prompt_file", "wait", "wait_timeout"}
-
-
-def _copy_generation_flags(target: argparse.ArgumentParser, source: argparse.ArgumentParser) -> None:
-    """Reuse the generator's own flag definitions, so the two scripts can never drift apart."""
-    for action in source._actions:          # argparse has no public API for this
-        if action.dest in _SKIP or not action.option_strings:
-            continue
-        target._add_action(action)
-
-
-def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    if args.kind in ("shotlist", "batch"):
-        return _delegate(args, ctx)
-    from mediagen.config.presets import get_preset
-
-    module = image_gen if args.kind == "image" else video_gen
-    values = module.cli_values(_with_defaults(args, module))
-    settings = resolve_settings(values, ctx.env, config_path=args.config, project=args.project, kind=args.kind)
-    preset = get_preset(args.kind, args.preset) if getattr(args, "preset", None) else None
-    catalog = load_catalog(ctx.env)
-    planner = plan_images if args.kind == "image" else plan_video
-    plan = planner("(estimate)", settings, catalog, ctx.console, preset=preset, estimate_only=True)
-    if args.show_defaults:
-        return {**plan.describe(), "settings": plan.settings.show(module.SETTING_KEYS)}
-    estimate = plan.estimate
-    result: dict[str, Any] = {"kind": args.kind, "backend": plan.choice.describe(), "model": plan.model_info(),
-                              "request": plan.request, "estimate": estimate.to_dict(),
-                              "cost": plan.cost(None), "total_usd": estimate.usd}
-    cheaper = catalog.cheapest_alternative(plan.request)
-    if cheaper:
-        model_id, changes, alt = cheaper
-        result["cheapest_alternative"] = {"model": model_id, "changes": changes, "estimate": alt.to_dict()}
-    return result
-
-
-def _delegate(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    """Shot lists and batch files are priced by their own runners, with --estimate-cost."""
-    from mediagen.cli import batch_gen, storyboard
-
-    module = storyboard if args.kind == "shotlist" else batch_gen
-    argv = [args.file, "--estimate-cost"]
-    for flag, value in (("--backend", args.backend), ("--project", args.project), ("--location", args.location),
-                        ("--config", args.config), ("--via", getattr(args, "via", None))):
-        if value:
-            argv += [flag, value]
-    if args.show_defaults:
-        argv.append("--show-defaults")
-    return {"kind": args.kind, **module.handle(module.build_parser(None).parse_args(argv), ctx)}
-
-
-def _with_defaults(args: argparse.Namespace, module: Any) -> argparse.Namespace:
-    """Fill attributes the generator's ``cli_values`` reads but this parser skipped."""
-    full = module.build_parser(None).parse_args(["x"])
-    for key, value in vars(full).items():
-        if not hasattr(args, key):
-            setattr(args, key, value)
-    return args
+def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
+    """Flags -> ``EstimateRequest`` (with the image or video request inside) -> the use case."""
+    inner = {"image": ImageRequest, "video": VideoRequest}.get(args.kind)
+    nested = {"image": None, "video": None}
+    if inner is not None:
+        nested[args.kind] = request_from(inner, args, prompt="(estimate)")
+    return estimate(request_from(EstimateRequest, args, **nested), ctx)
 
 
 def main(argv: list[str] | None = None, *, env: Mapping[str, str] | None = None,

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import Any, Mapping, TextIO
+from typing import Mapping, TextIO
 
-from mediagen.cli.common import Context, Parser, make_parser, run_command
-from mediagen.ops.gallery import GALLERY_NAME, write_gallery
+from mediagen.app.context import Context
+from mediagen.app.listing import GALLERY_NAME, gallery
+from mediagen.app.outcome import Outcome
+from mediagen.app.requests import GalleryRequest
+from mediagen.cli.common import Parser, make_parser, option, request_from, run_command
 
 DESCRIPTION = f"""Write a static HTML gallery of every image and video in FOLDER that has a .json
 sidecar (from image_gen.py, video_gen.py or batch_gen.py): thumbnails, prompts,
@@ -21,17 +23,15 @@ Examples:
 def build_parser(stdout: TextIO | None) -> Parser:
     parser = make_parser("gallery.py", DESCRIPTION, stdout)
     parser.add_argument("folder", help="Folder to scan (sub-folders included).")
-    parser.add_argument("-o", "--output", metavar="FILE",
-                        help=f"Where to write the page (default FOLDER/{GALLERY_NAME}).")
-    parser.add_argument("--title", help="Page title (default: the folder name).")
+    option(parser, GalleryRequest, "output", "-o", metavar="FILE")
+    option(parser, GalleryRequest, "title")
     parser.add_argument("--debug", action="store_true", help="Re-raise errors with a traceback on stderr.")
     return parser
 
 
-def handle(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    result = write_gallery(Path(args.folder), Path(args.output) if args.output else None, title=args.title)
-    ctx.console.info(f"wrote {result['path']} ({result['counts']['items']} item(s))")
-    return result
+def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
+    """Flags -> ``GalleryRequest`` -> the use case."""
+    return gallery(request_from(GalleryRequest, args), ctx)
 
 
 def main(argv: list[str] | None = None, *, env: Mapping[str, str] | None = None,

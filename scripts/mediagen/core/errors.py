@@ -28,18 +28,44 @@ class ExitCode(enum.IntEnum):
 
 
 class MediagenError(Exception):
-    """Base class: a failure with a type, a message and a hint naming the fix."""
+    """Base class: a failure with a type, a message and a hint naming the fix.
+
+    Besides the message, an error may carry what the run achieved before it
+    failed: ``partial`` (the result document so far: saved files, the budget),
+    ``job_id`` (the recorded job that resumes the run) and ``rescued`` (paid
+    bytes kept in the rescue folder because their destination failed).
+    """
 
     type = "error"
     exit_code = ExitCode.INTERNAL
 
-    def __init__(self, message: str, hint: str = "", *, details: Any = None,
-                 status: int | None = None) -> None:
+    def __init__(self, message: str, hint: str = "", *, details: Any = None, status: int | None = None,
+                 partial: dict[str, Any] | None = None, job_id: str | None = None,
+                 rescued: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.details = details
         self.status = status
+        self.partial = partial
+        self.job_id = job_id
+        self.rescued = list(rescued or [])
+        if job_id:
+            self.for_job(job_id)
+
+    @property
+    def result(self) -> dict[str, Any] | None:      # TEMPORARY alias while callers move to ``partial``
+        return self.partial
+
+    @result.setter
+    def result(self, value: dict[str, Any] | None) -> None:
+        self.partial = value
+
+    def for_job(self, job_id: str) -> MediagenError:
+        """Name the recorded job that resumes this run (also in ``details.job_id``); returns self."""
+        self.job_id = job_id
+        self.details = {**(self.details if isinstance(self.details, dict) else {}), "job_id": job_id}
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """The ``error`` object of the output contract."""
@@ -225,6 +251,18 @@ class Interrupted(MediagenError):
 
     type = "interrupted"
     exit_code = ExitCode.INTERRUPTED
+
+
+class InternalError(MediagenError):
+    """A bug in mediagen: an exception nothing else explains."""
+
+    type = "internal"
+    exit_code = ExitCode.INTERNAL
+
+    @classmethod
+    def wrapping(cls, exc: BaseException, hint: str) -> InternalError:
+        """The internal error for an unexpected exception."""
+        return cls(f"internal error: {exc!r}", hint)
 
 
 def _problem_dict(problem: Any) -> Any:

@@ -3,26 +3,31 @@
     python3 scripts/mcp_server.py                  # stdio (Claude Code, Claude Desktop, Cursor, Codex)
     python3 scripts/mcp_server.py --http --port N  # streamable HTTP at http://127.0.0.1:N/mcp
 
-Tools: generate_image, start_video, extend_video, get_video, list_jobs, estimate_cost, list_models,
-check_setup. Their input schemas come from the scripts' own argparse flags and the model catalog
-(``mediagen.mcp_schema``); each call runs the same package operations as the scripts
-(``mediagen.mcp_tools``) in a worker thread. On stdio, stdout carries only the protocol; logs,
+The server uses the SDK's low-level ``Server`` so that every call's raw
+arguments reach ``mediagen.mcp.tools.run_tool``, which checks them against the
+tool's schema before anything else (the SDK's argument models would silently
+drop an unknown argument). Tool schemas are generated from the typed
+requests and the catalog (``mediagen.mcp.toolset``). Results carry the JSON
+document as text and as ``structuredContent``, resource links for saved
+files, and image previews. On stdio, stdout carries only the protocol; logs,
 progress lines and tracebacks go to stderr. See README: MCP server.
 """
 from __future__ import annotations
 
 import argparse
 import functools
-import inspect
 import logging
 import os
 import sys
-from typing import Annotated, Any
+from typing import Any
 
 from mediagen import __version__
+from mediagen.app.choices import field_choices
 from mediagen.core import errors
-from mediagen.mcp.schema import ToolSpec, build_specs
+from mediagen.mcp.runs import Runs
+from mediagen.mcp.schema import ToolSpec
 from mediagen.mcp.tools import ReportingConsole, ToolResult, run_tool
+from mediagen.mcp.toolset import build_specs
 
 SERVER_NAME = "mediagen"
 INSTRUCTIONS = """mediagen generates images and videos with Google's models (Gemini image models, Imagen,
@@ -31,69 +36,49 @@ Veo, Gemini Omni) through the Gemini API, Vertex AI or a local CLIProxyAPI.
 - Paid: generate_image (returns file paths, cost and a small preview), start_video / extend_video
   (return a job id at once). Ask the user before spending; pass max_cost to cap a call.
 - Video: after start_video, call get_video with the job id (it waits up to 50 s per call, with
-  progress) until state is 'succeeded'; list_jobs shows every recorded job. Jobs never bill twice.
-- Errors come back as tool errors: JSON {type, message, hint}; the hint names the fix.
+  progress) until state is 'succeeded'; list_jobs shows every recorded job; cancel_job cancels.
+- Storyboards and batches: start_storyboard / start_batch price and gate the run (approve: true to
+  spend), then return a run id; get_storyboard / get_batch wait up to 50 s per call.
+- Errors come back as tool errors: JSON {type, message, hint}; the hint names the fix. An unknown
+  argument is refused (with the nearest valid name) before anything is sent.
 Relative paths (inputs, output_dir) resolve against the server's working directory."""
 
 log = logging.getLogger("mediagen.mcp")
 
 
-def _load_specs() -> dict[str, ToolSpec]:
-    """Tool specs with catalog enums; without them (and a logged reason) if the catalog cannot load."""
-    from mediagen.app.runtime import load_catalog
-
-    try:
-        catalog = load_catalog(os.environ)
-    except errors.MediagenError as exc:
-        log.warning("catalog not loaded (%s); tool schemas carry no catalog enums, calls report the error",
-                    exc.message)
-        catalog = None
-    return build_specs(catalog)
-
-
 def build_server(specs: dict[str, ToolSpec] | None = None) -> Any:
-    """The ``MCPServer`` with one tool per spec (the input schema is the spec's, unchanged)."""
-    from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.tools import Tool
-    from mcp.types import ToolAnnotations
+    """The low-level ``Server`` serving one tool per spec."""
+    from mcp.server.lowlevel import Server
 
-    specs = specs or _load_specs()
-    tools = []
-    for spec in specs.values():
-        tool = Tool.from_function(_tool_function(spec), name=spec.name, title=spec.title,
-                                  description=spec.description, structured_output=False, context_kwarg="ctx",
-                                  annotations=ToolAnnotations(title=spec.title, read_only_hint=spec.read_only,
-                                                              destructive_hint=False,
-                                                              idempotent_hint=spec.read_only,
-                                                              open_world_hint=spec.remote))
-        tool.parameters = spec.input_schema()        # published as generated, not pydantic's rendering
-        tools.append(tool)
-    return MCPServer(SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, tools=tools)
+    specs = specs or build_specs(field_choices(os.environ))
+    runs = Runs()
 
+    async def list_tools(ctx: Any, params: Any) -> Any:
+        import mcp_types as types
 
-def _tool_function(spec: ToolSpec) -> Any:
-    """An async tool function whose signature lists the spec's properties (validated by ``run_tool``)."""
-    from mcp.server.mcpserver import Context
-    from pydantic import PlainValidator
+        return types.ListToolsResult(tools=[_tool(spec) for spec in specs.values()])
 
-    async def tool(ctx: Context, **arguments: Any) -> Any:
-        return await _call(spec, arguments, ctx)
+    async def call_tool(ctx: Any, params: Any) -> Any:
+        spec = specs.get(params.name)
+        if spec is None:
+            return _unknown_tool(params.name, specs)
+        return _to_mcp(await _call(spec, params.arguments, ctx, runs))
 
-    passthrough = PlainValidator(lambda value: value)     # the JSON Schema check happens in run_tool
-    params = []
-    for prop in spec.props:
-        # ``str`` keeps the SDK from JSON-decoding string values; anything else may arrive JSON-encoded.
-        python_type: Any = str if prop.schema.get("type") == "string" else Any
-        params.append(inspect.Parameter(prop.name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                        annotation=Annotated[python_type, passthrough]))
-    params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
-    tool.__signature__ = inspect.Signature(params)       # type: ignore[attr-defined]
-    tool.__annotations__ = {p.name: p.annotation for p in params}
-    tool.__name__ = spec.name
-    return tool
+    return Server(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, on_list_tools=list_tools,
+                  on_call_tool=call_tool)
 
 
-async def _call(spec: ToolSpec, arguments: dict[str, Any], ctx: Any) -> Any:
+def _tool(spec: ToolSpec) -> Any:
+    import mcp_types as types
+
+    return types.Tool(name=spec.name, title=spec.title, description=spec.description,
+                      input_schema=spec.input_schema(), output_schema=spec.output_schema(),
+                      annotations=types.ToolAnnotations(title=spec.title, read_only_hint=spec.read_only,
+                                                        destructive_hint=False, idempotent_hint=spec.read_only,
+                                                        open_world_hint=spec.remote))
+
+
+async def _call(spec: ToolSpec, arguments: Any, ctx: Any, runs: Runs) -> ToolResult:
     """Run the tool in a worker thread; progress lines become MCP progress notifications."""
     import anyio
     import anyio.from_thread
@@ -101,27 +86,42 @@ async def _call(spec: ToolSpec, arguments: dict[str, Any], ctx: Any) -> Any:
 
     def report(fraction: float, message: str) -> None:
         try:
-            anyio.from_thread.run(functools.partial(ctx.report_progress, fraction, 1.0, message))
+            anyio.from_thread.run(functools.partial(ctx.session.report_progress, fraction, 1.0, message))
         except Exception as exc:  # noqa: BLE001 - a lost notification must not fail the job
             log.debug("progress notification not sent: %r", exc)
 
     console = ReportingConsole(sys.stderr, report)
-    result = await anyio.to_thread.run_sync(functools.partial(run_tool, spec, arguments, env=dict(os.environ),
-                                                              console=console))
-    return _to_mcp(result)
+    work = functools.partial(run_tool, spec, arguments, env=dict(os.environ), console=console, runs=runs)
+    return await anyio.to_thread.run_sync(work)
 
 
 def _to_mcp(result: ToolResult) -> Any:
-    """JSON text (plus image previews) as a CallToolResult; errors with ``is_error`` set."""
-    from mcp.server.mcpserver import Image
-    from mcp.types import CallToolResult, TextContent
+    """JSON text, structured content, resource links for saved files, image previews."""
+    import base64
 
-    content: list[Any] = [TextContent(type="text", text=result.text())]
-    content += [Image(data=png, format="png").to_image_content() for png in result.previews]
-    return CallToolResult(content=content, is_error=not result.ok)
+    import mcp_types as types
+
+    content: list[Any] = [types.TextContent(type="text", text=result.text())]
+    content += [types.ResourceLink(type="resource_link", uri=f.path.resolve().as_uri(), name=f.path.name,
+                                   mime_type=f.mime_type, description=f.role) for f in result.files]
+    content += [types.ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png")
+                for png in result.previews]
+    return types.CallToolResult(content=content, structured_content=result.doc, is_error=not result.ok)
+
+
+def _unknown_tool(name: str, specs: dict[str, ToolSpec]) -> Any:
+    import json
+
+    import mcp_types as types
+
+    doc = {"ok": False, "type": "usage", "message": f"unknown tool {name!r}",
+           "hint": f"Use one of: {', '.join(sorted(specs))}.", "exit_code": int(errors.ExitCode.USAGE)}
+    return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(doc))],
+                                structured_content=doc, is_error=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The server process's own options (not tool arguments)."""
     parser = argparse.ArgumentParser(prog="mcp_server.py", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="Without --http the server speaks MCP on stdin/stdout.")
@@ -143,11 +143,26 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("mediagen-mcp: the MCP SDK is missing: python3 -m pip install -r requirements.txt "
                          "(it pins mcp>=2.3,<3)\n")
         return int(errors.ExitCode.CONFIG)
+    import anyio
+
     server = build_server()
-    logging.getLogger().setLevel(args.log_level)
     if args.http:
         log.info("streamable HTTP on http://127.0.0.1:%d/mcp", args.port)
-        server.run("streamable-http", host="127.0.0.1", port=args.port)
+        anyio.run(_serve_http, server, args.port, args.log_level)
     else:
-        server.run()
+        anyio.run(_serve_stdio, server)
     return 0
+
+
+async def _serve_stdio(server: Any) -> None:
+    from mcp.server.stdio import stdio_server
+
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+async def _serve_http(server: Any, port: int, log_level: str) -> None:
+    import uvicorn
+
+    app = server.streamable_http_app(host="127.0.0.1")
+    await uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level.lower())).serve()

@@ -238,7 +238,7 @@ def _create_failed(job_id: str, items: list[BatchItem], exc: errors.MediagenErro
                    "actual_usd": None if unknown else 0.0})
     for item in items:
         results.append(item.entry("failed", job_id=job_id, error=error, retryable=not unknown, via="batch-api"))
-    exc.details = {**(exc.details if isinstance(exc.details, dict) else {}), "job_id": job_id}
+    exc.for_job(job_id)
 
 
 # -- wait / poll ---------------------------------------------------------------------------------
@@ -333,7 +333,7 @@ def _still_running(record: dict[str, Any], waited: float) -> errors.StillRunning
                                 f"scripts/jobs.py wait {job_id}, or rerun the same batch_gen.py command.",
                                 details={"job_id": job_id, "state": record.get("remote_state") or "running",
                                          "next": f"scripts/jobs.py wait {job_id}"})
-    error.result = {"job_id": job_id, "state": "running", "batch": record.get("handle")}   # type: ignore[attr-defined]
+    error.partial = {"job_id": job_id, "state": "running", "batch": record.get("handle")}
     return error
 
 
@@ -543,7 +543,7 @@ def outcome(record: dict[str, Any]) -> dict[str, Any]:
         exc = errors.GenerationFailed(error.get("message", f"batch job {record['job_id']} {state}"),
                                       error.get("hint", "See details."),
                                       details={"job_id": record["job_id"], "error": error})
-    exc.result = doc          # type: ignore[attr-defined]
+    exc.partial = doc
     raise exc
 
 

@@ -386,7 +386,7 @@ def _run_error(document: dict[str, Any], failures: list[CallResult],
                                          details={"blocked_requests": len(blocked),
                                                   "texts": [r.outcome.text for r in blocked
                                                             if r.outcome and r.outcome.text][:3]})
-    error.result = document      # type: ignore[attr-defined]
+    error.partial = document
     return error
 
 

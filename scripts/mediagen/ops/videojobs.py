@@ -101,7 +101,7 @@ def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transpor
         ledger.append({"run_id": job_id, "command": "video_gen", "status": state, "model": plan.model_id,
                        "backend": plan.choice.backend, "estimate_usd": plan.estimate.usd,
                        "actual_usd": None if unknown else 0.0})
-        exc.details = {**(exc.details if isinstance(exc.details, dict) else {}), "job_id": job_id}
+        exc.for_job(job_id)
         raise
     record = store.update(job_id, state="running", handle=handle, submitted=now_iso(),
                           submitted_epoch=time.time())
@@ -186,7 +186,7 @@ def _resumable(exc: errors.MediagenError, job_id: str) -> errors.MediagenError:
     """A poll failed after its retries: the job itself is safe, so say how to pick it up again."""
     exc.hint = (f"The job is recorded and was not resent; resume it with scripts/jobs.py wait {job_id} "
                 f"once this is fixed. {exc.hint}").strip()
-    exc.details = {**(exc.details if isinstance(exc.details, dict) else {}), "job_id": job_id}
+    exc.for_job(job_id)
     return exc
 
 
@@ -227,7 +227,7 @@ def _still_running(record: dict[str, Any], waited: float) -> errors.StillRunning
                                 "(it never sends a new create request).",
                                 details={"job_id": job_id, "state": record.get("remote_state") or "running",
                                          "next": f"scripts/jobs.py wait {job_id}"})
-    error.result = {"job_id": job_id, "state": "running"}      # type: ignore[attr-defined]
+    error.partial = {"job_id": job_id, "state": "running"}
     return error
 
 
@@ -304,7 +304,7 @@ def outcome_of(record: dict[str, Any]) -> dict[str, Any]:
         exc = errors.GenerationFailed(error.get("message", f"job {record['job_id']} {state}"),
                                       error.get("hint", "See details."),
                                       details={"job_id": record["job_id"], "error": error})
-    exc.result = doc        # type: ignore[attr-defined]
+    exc.partial = doc
     raise exc
 
 

@@ -1,0 +1,23 @@
+"""What a use case may use from its caller: the environment, the console, the working directory."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from mediagen.core.console import Console
+
+
+@dataclass
+class Context:
+    """The environment to read settings from, where progress goes, and the folder relative paths start from."""
+
+    env: dict[str, str]
+    console: Console
+    cwd: Path = field(default_factory=Path.cwd)
+
+    @classmethod
+    def of(cls, env: Mapping[str, str] | None, console: Console) -> Context:
+        """A context over ``env`` (``os.environ`` when None)."""
+        return cls(dict(os.environ if env is None else env), console)

@@ -1,0 +1,91 @@
+"""The spending gate: the one place that decides whether a run may spend money.
+
+Every use case that can spend calls ``gate`` after pricing and before sending,
+whichever face it came through: single images and videos, storyboards,
+batches. Two rules, in this order:
+
+1. **The cap** (``--max-cost`` / ``max_cost``, or the setting from the config
+   file or environment) is a hard limit: an estimate above it, or a run that
+   cannot be priced while a cap is set, is refused (exit 9).
+2. **Approval**, for multi-item runs only (storyboards, and batches above the
+   ``approve_above`` threshold): the run needs ``--approve`` (``approve:
+   true``), or a cap given with this very request that covers the estimate.
+   A cap from the config file or environment limits but never approves.
+
+Free outcomes (``--dry-run``) pass the cap check and need no approval.
+The estimate compared is the run's maximum where prices are uncertain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mediagen.core import errors
+
+EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a run is about to spend: the estimate's maximum, whether it is priced, and how to name it."""
+
+    usd: float | None
+    priced: bool = True
+    what: str = "this request"
+    lines: tuple[str, ...] = ()                 # per-item costs for the approval message
+    note: str = ""                              # where an approval threshold comes from
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cap:
+    """The user's cost cap and whether it was given with this request (then it also approves)."""
+
+    usd: float | None = None
+    explicit: bool = False
+
+
+def gate(budget: Budget, cap: Cap, *, approval_needed: bool = False, approved: bool = False,
+         spending: bool = True, partial: dict[str, Any] | None = None) -> None:
+    """Refuse (``BudgetExceeded`` or ``ApprovalRequired``, exit 9) unless the run may spend ``budget``.
+
+    Args:
+        approval_needed: multi-item runs over their threshold.
+        approved: ``--approve`` / ``approve: true``.
+        spending: False for dry runs (cap checked, no approval needed).
+        partial: the document to return with a refusal (e.g. the storyboard's budget).
+    """
+    _check_cap(budget, cap, partial)
+    if not spending or not approval_needed or approved:
+        return
+    if cap.explicit and cap.usd is not None and budget.priced and budget.usd is not None:
+        return                                  # a cap given now that covers the estimate approves it
+    raise _approval_error(budget, cap, partial)
+
+
+def _check_cap(budget: Budget, cap: Cap, partial: dict[str, Any] | None) -> None:
+    if cap.usd is None:
+        return
+    if not budget.priced or budget.usd is None:
+        raise errors.BudgetExceeded(
+            f"a max cost of ${cap.usd:.4f} is set but {budget.what} cannot be priced (model not in the catalog)",
+            "Use a model from the catalog, add its price with $MEDIAGEN_CATALOG_OVERRIDE, or drop the max cost "
+            "(--max-cost / max_cost).", details={"estimate_usd": None, "max_cost": cap.usd}, partial=partial)
+    if budget.usd > cap.usd + EPSILON:
+        raise errors.BudgetExceeded(
+            f"estimated cost ${budget.usd:.4f} is over the max cost ${cap.usd:.4f}; nothing was sent",
+            "Raise the max cost (--max-cost / max_cost), lower the count, duration or resolution, or use a cheaper "
+            "model (estimate_cost.py shows the cheapest valid alternative).",
+            details={"estimate_usd": budget.usd, "max_cost": cap.usd, **budget.details}, partial=partial)
+
+
+def _approval_error(budget: Budget, cap: Cap, partial: dict[str, Any] | None) -> errors.ApprovalRequired:
+    amount = f"${budget.usd:.2f}" if budget.priced and budget.usd is not None else "an unpriced amount"
+    itemized = f" ({'; '.join(budget.lines)})" if budget.lines else ""
+    cover = f" or --max-cost {budget.usd:.2f} (max_cost)" if budget.priced and budget.usd is not None else ""
+    return errors.ApprovalRequired(
+        f"{budget.what} would spend {amount}{itemized}{budget.note}; nothing was sent",
+        f"Check the estimate (--estimate-cost), then run again with --approve (approve: true){cover}: a cap "
+        "given with the request also approves. --dry-run shows the requests.",
+        details={"estimate_usd": budget.usd if budget.priced else None, "max_cost": cap.usd, **budget.details},
+        partial=partial)

@@ -1,0 +1,99 @@
+"""Steps every generating use case shares: settings, preset and catalog first; the free outcomes last.
+
+The order is fixed: settings (with their sources) -> preset -> catalog ->
+plan (resolve, validate, price, build the exact requests) -> the free
+outcomes (``show_defaults``, ``estimate_cost``) -> the spending gate ->
+``dry_run`` or the real run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mediagen.app.context import Context
+from mediagen.app.gate import Budget, Cap, gate
+from mediagen.app.requests import setting_values
+from mediagen.app.runtime import load_catalog
+from mediagen.catalog import Catalog
+from mediagen.config.credentials import placeholder_headers
+from mediagen.config.presets import Preset, get_preset
+from mediagen.config.settings import Settings, resolve_settings
+from mediagen.transport.http import HttpRequest
+
+
+@dataclass
+class Start:
+    """What a generation resolves before planning."""
+
+    settings: Settings
+    preset: Preset | None
+    catalog: Catalog
+
+
+def resolve(request: Any, ctx: Context, kind: str | None, extra: dict[str, Any] | None = None) -> Settings:
+    """The request's settings (its values as the command-line layer), warnings reported."""
+    values = {**setting_values(request), **(extra or {})}
+    settings = resolve_settings(values, ctx.env, config_path=request.config, project=request.project, kind=kind,
+                                cwd=ctx.cwd)
+    for warning in settings.warnings:
+        ctx.console.warn(warning)
+    return settings
+
+
+def begin(request: Any, ctx: Context, kind: str) -> Start:
+    """Settings, then the preset, then the catalog."""
+    settings = resolve(request, ctx, kind)
+    preset = get_preset(kind, request.preset) if request.preset else None
+    return Start(settings, preset, load_catalog(ctx.env))
+
+
+def cap_of(settings: Settings) -> Cap:
+    """The cost cap in force; one given with this request (flag or tool argument) also approves."""
+    value = settings.get("max_cost")
+    return Cap(float(value) if value is not None else None, explicit=settings.source("max_cost") == "cli")
+
+
+def budget_of(estimate: Any, what: str = "this request") -> Budget:
+    """A plan's estimate as the gate's budget (its maximum where the catalog gives one)."""
+    usd = getattr(estimate, "max_usd", None)
+    return Budget(estimate.usd if usd is None else usd, bool(estimate.priced), what)
+
+
+def free_outcome(request: Any, plan: Any, shown: tuple[str, ...], requests: list[HttpRequest]) -> dict | None:
+    """The outcome of a request that spends nothing (defaults, estimate, dry run), else None to go on.
+
+    The gate runs here, so a dry run over the cap is refused as the real run would be.
+    """
+    summary = plan.describe()
+    if request.show_defaults:
+        return {**summary, "settings": plan.settings.show(shown)}
+    if request.estimate_cost:
+        return {**summary, "estimate": plan.estimate.to_dict()}
+    gate(budget_of(plan.estimate), cap_of(plan.settings), spending=not request.dry_run)
+    if request.dry_run:
+        return {**summary, "dry_run": True,
+                "requests": describe_requests(requests, placeholder_headers(plan.choice.credential))}
+    return None
+
+
+def describe_requests(requests: list[HttpRequest], auth_headers: dict[str, str]) -> list[dict[str, Any]]:
+    """Distinct requests for a dry run, secrets masked and base64 payloads elided."""
+    shown: list[dict[str, Any]] = []
+    for request in requests:
+        doc = elide_base64(request.describe(auth_headers))
+        if shown and shown[-1]["request"] == doc:
+            shown[-1]["repeat"] += 1
+        else:
+            shown.append({"request": doc, "repeat": 1})
+    return shown
+
+
+def elide_base64(value: Any, limit: int = 256) -> Any:
+    """Replace long space-free strings (base64 media, data: URIs) with a short description."""
+    if isinstance(value, str) and len(value) > limit and not any(c.isspace() for c in value[:limit]):
+        return f"<{len(value)} characters elided>"
+    if isinstance(value, dict):
+        return {k: elide_base64(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [elide_base64(v, limit) for v in value]
+    return value

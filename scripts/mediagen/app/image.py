@@ -1,0 +1,33 @@
+"""Use case: generate images (``image_gen.py``, MCP ``generate_image``)."""
+from __future__ import annotations
+
+from mediagen.app.context import Context
+from mediagen.app.generation import begin, free_outcome
+from mediagen.app.outcome import Outcome, media_files, require_positive
+from mediagen.app.requests import ImageRequest, PresetListing
+from mediagen.app.runtime import make_transport
+from mediagen.config.presets import load_presets
+from mediagen.ops.images import PARAM_KEYS, plan_images, run_images
+
+SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "images", "preset")
+
+
+def generate_image(request: ImageRequest, ctx: Context) -> Outcome:
+    """Plan, price, gate, then send every request and save every image (or stop at a free outcome)."""
+    require_positive(request.count, "count", "--count")
+    require_positive(request.concurrency, "concurrency", "--concurrency")
+    start = begin(request, ctx, "image")
+    plan = plan_images(request.prompt, start.settings, start.catalog, ctx.console, preset=start.preset,
+                       load_inputs=not (request.show_defaults or request.estimate_cost))
+    free = free_outcome(request, plan, SHOWN_SETTINGS, plan.http_requests)
+    if free is not None:
+        return Outcome(free)
+    document = run_images(plan, lambda: make_transport(plan.settings, ctx.console), ctx.console)
+    return Outcome(document, media_files(document["images"], "image"))
+
+
+def list_presets(request: PresetListing) -> Outcome:
+    """The presets of one kind, with what each sets."""
+    presets = load_presets(request.kind)
+    return Outcome({"presets": {name: {"description": p.description, "values": p.values}
+                                for name, p in presets.items()}})

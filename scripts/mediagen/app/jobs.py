@@ -1,0 +1,125 @@
+"""Use cases over recorded jobs: list, check, wait for, download, cancel (``jobs.py``; MCP job tools).
+
+Nothing here sends a create request: a job is only ever polled, downloaded or
+cancelled, so resuming it from any process never bills twice.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from mediagen.app.context import Context
+from mediagen.app.generation import resolve
+from mediagen.app.outcome import Outcome, media_files
+from mediagen.app.requests import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, JobQuery
+from mediagen.app.runtime import make_transport
+from mediagen.config.settings import Settings
+from mediagen.core import errors
+from mediagen.ops import batch_api
+from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, store_for
+from mediagen.ops.ledger import ledger_for
+from mediagen.ops.providers import provider_for
+from mediagen.ops.videojobs import outcome_of, resume_choice, wait
+from mediagen.ops.videos import DEFAULT_WAIT_TIMEOUT_S
+
+SHOWN_SETTINGS = ("backend", "project_id", "location", "poll_first_s", "poll_interval_s")
+
+
+def job_command(query: JobQuery, ctx: Context) -> Outcome:
+    """``jobs.py ACTION [JOB]``: the listing, or the job's outcome after polling/waiting/cancelling."""
+    settings = resolve(query, ctx, "video")
+    store = store_for(settings)
+    if query.show_defaults:
+        return Outcome(_defaults(settings, store))
+    if query.action == "list":
+        return list_jobs(query, store)
+    record = _record(query, store)
+    if record.get("kind") == batch_api.RECORD_KIND:        # Gemini Batch API image jobs (batch_gen.py)
+        transport = make_transport(settings, ctx.console)
+        return Outcome(batch_api.job_command(query.action, record, store, settings, transport, ctx.console,
+                                             wait_timeout=query.wait_timeout, ledger=ledger_for(settings)))
+    if query.action == "cancel":
+        return cancel(record, store, settings, ctx)
+    if record.get("state") in TERMINAL_STATES:
+        return _video_outcome(outcome_of(record))
+    timeout = _timeout(query)
+    document = wait(record["job_id"], store, settings, make_transport(settings, ctx.console), ctx.console,
+                    timeout_s=timeout, ledger=ledger_for(settings), poll_now=query.action != "wait")
+    return _video_outcome(document)
+
+
+def get_video(query: JobQuery, ctx: Context) -> Outcome:
+    """Poll a video job for at most ``wait_seconds`` (50 s); download it once done; say so while it runs."""
+    settings = resolve(query, ctx, "video")
+    store = store_for(settings)
+    record = _record(query, store)
+    kind = record.get("kind") or "video"
+    if kind != "video":         # the store is shared with other job kinds (e.g. image batches)
+        raise errors.UsageError(f"job {query.job_id} is a {kind} job, not a video job",
+                                f"Check it with scripts/jobs.py status {query.job_id}.")
+    seconds = DEFAULT_WAIT_SECONDS if query.wait_seconds is None else query.wait_seconds
+    ctx.console.progress(f"job {query.job_id}: checking", 0.0)
+    try:
+        document = wait(record["job_id"], store, settings, make_transport(settings, ctx.console), ctx.console,
+                        timeout_s=max(0.0, min(MAX_WAIT_SECONDS, seconds)), ledger=ledger_for(settings),
+                        poll_now=True)
+    except errors.StillRunning as exc:
+        details = exc.details if isinstance(exc.details, dict) else {}
+        return Outcome({"job_id": query.job_id, "state": "running", "done": False,
+                        "remote_state": details.get("state"), "message": exc.message,
+                        "next": f"call get_video again with job_id {query.job_id}; the job keeps running meanwhile"})
+    outcome = _video_outcome(document)
+    return Outcome({**outcome.document, "done": True}, outcome.files)
+
+
+def list_jobs(query: JobQuery, store: JobStore) -> Outcome:
+    """The newest jobs first (optionally one state, or 'active')."""
+    jobs = [summary(r) for r in store.list(query.state)[: max(1, query.limit)]]
+    return Outcome({"store": str(store.folder), "jobs": jobs})
+
+
+def cancel(record: dict[str, Any], store: JobStore, settings: Settings, ctx: Context) -> Outcome:
+    """Cancel where the API allows it (Omni interactions); Veo offers no cancel, so the job is forgotten."""
+    if record.get("state") in TERMINAL_STATES:
+        return Outcome({**summary(record), "cancelled": False, "reason": f"job already {record['state']}"})
+    provider = provider_for(record["model"].get("family"), record["model"]["id"])
+    request = provider.cancel_request(record, settings) if record.get("handle") else None
+    if request is not None:
+        make_transport(settings, ctx.console).send_json(request, resume_choice(record, settings).credential.auth)
+    else:
+        ctx.console.warn("Google offers no cancel for Veo operations: the job is forgotten locally, but the "
+                         "operation may still finish and be billed")
+    record = store.update(record["job_id"], state="cancelled")
+    return Outcome({**summary(record), "cancelled": True, "cancelled_remotely": request is not None})
+
+
+def summary(record: dict[str, Any]) -> dict[str, Any]:
+    """One line of ``jobs.py list``."""
+    prompt = record.get("prompt") or ""
+    return {"job_id": record["job_id"], "state": record.get("state"), "created": record.get("created"),
+            "model": (record.get("model") or {}).get("id"), "mode": record.get("mode"),
+            "backend": record.get("backend"), "prompt": prompt[:80],
+            "outputs": [o.get("path") for o in record.get("outputs") or []],
+            "estimate_usd": (record.get("estimate") or {}).get("estimate_usd"),
+            "actual_usd": record.get("actual_usd")}
+
+
+def _record(query: JobQuery, store: JobStore) -> dict[str, Any]:
+    if not query.job_id:
+        raise errors.UsageError(f"jobs.py {query.action} needs a job id", "Run jobs.py list to see job ids.")
+    return store.get(query.job_id)
+
+
+def _timeout(query: JobQuery) -> float:
+    if query.action != "wait":
+        return 0.0
+    return DEFAULT_WAIT_TIMEOUT_S if query.wait_timeout is None else query.wait_timeout
+
+
+def _defaults(settings: Settings, store: JobStore) -> dict[str, Any]:
+    return {"settings": {**settings.show(SHOWN_SETTINGS),
+                         "job_store": {"value": str(store.folder), "source": settings.source("job_store")
+                                       or "default (per-user state folder)"}}}
+
+
+def _video_outcome(document: dict[str, Any]) -> Outcome:
+    return Outcome(document, media_files(document.get("videos"), "video"))

@@ -1,0 +1,81 @@
+"""Use cases that only read: the setup check, the model catalog, the gallery page."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mediagen.app.context import Context
+from mediagen.app.generation import resolve
+from mediagen.app.outcome import Outcome, SavedFile
+from mediagen.app.requests import BACKENDS, CheckRequest, GalleryRequest, ModelListing
+from mediagen.app.runtime import load_catalog, make_transport
+from mediagen.core import errors
+from mediagen.ops.checks import check_setup
+from mediagen.ops.gallery import GALLERY_NAME, write_gallery
+
+CHECK_SETTINGS = ("backend", "use_vertex", "api_key", "project_id", "location", "credentials_file",
+                  "access_token", "gemini_base_url", "gemini_api_version", "vertex_base_url",
+                  "cliproxy_url", "cliproxy_api_key")
+CAPABILITY_KEYS = ("modes", "aspect_ratios", "image_sizes", "durations", "resolutions", "max_input_images", "count")
+KINDS = ("image", "video")
+__all__ = ["GALLERY_NAME", "check", "gallery", "list_models"]
+
+
+def check(request: CheckRequest, ctx: Context) -> Outcome:
+    """Which backend and why, whether the credential works, which catalog models it sees. Free."""
+    settings = resolve(request, ctx, None)
+    if request.show_defaults:
+        return Outcome({"settings": settings.show(CHECK_SETTINGS), "project": settings.project,
+                        "config_file": str(settings.config.path) if settings.config else None})
+    return Outcome(check_setup(settings, make_transport(settings, ctx.console), lambda: load_catalog(ctx.env),
+                               ctx.console))
+
+
+def list_models(request: ModelListing, ctx: Context) -> Outcome:
+    """The catalog: each model's lifecycle per backend, the defaults, the main capabilities. Offline."""
+    catalog = load_catalog(ctx.env)
+    models = [row for row in (_model_row(m, request.backend) for m in catalog.models(request.kind)) if row]
+    defaults: dict[str, dict[str, str]] = {}
+    for kind in ([request.kind] if request.kind else KINDS):
+        for backend in ([request.backend] if request.backend else BACKENDS):
+            try:
+                defaults.setdefault(kind, {})[backend] = catalog.default_model(kind, backend)
+            except errors.MediagenError:
+                continue
+    return Outcome({"catalog": {"as_of": catalog.as_of, "source": catalog.path}, "defaults": defaults,
+                    "models": models})
+
+
+def gallery(request: GalleryRequest, ctx: Context) -> Outcome:
+    """Write the static HTML gallery of a folder's sidecars."""
+    result = write_gallery(Path(request.folder), Path(request.output) if request.output else None,
+                           title=request.title)
+    ctx.console.info(f"wrote {result['path']} ({result['counts']['items']} item(s))")
+    return Outcome(result, (SavedFile(Path(result["path"]), "text/html", "gallery"),))
+
+
+def _model_row(model: Any, backend: str | None) -> dict[str, Any] | None:
+    entries = {name: _lifecycle(model, name, entry) for name, entry in model.backends.items()
+               if backend in (None, name)}
+    if backend and not entries:
+        return None
+    row: dict[str, Any] = {"id": model.id, "kind": model.kind, "family": model.family,
+                           "name": model.display_name, "aliases": list(model.aliases), "backends": entries}
+    if model.unavailable_on:
+        row["unavailable_on"] = {k: v for k, v in model.unavailable_on.items() if backend in (None, k)}
+    return row
+
+
+def _lifecycle(model: Any, backend: str, entry: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": entry.id, "status": entry.status}
+    for key in ("shutdown", "replacement"):
+        if getattr(entry, key):
+            doc[key] = getattr(entry, key)
+    if entry.locations:
+        doc["locations"] = list(entry.locations)
+    if entry.allowlist:
+        doc["allowlist"] = True
+    if entry.served:
+        caps = model.capabilities_for(backend)
+        doc["capabilities"] = {k: caps[k] for k in CAPABILITY_KEYS if caps.get(k) not in (None, [], {})}
+    return doc
