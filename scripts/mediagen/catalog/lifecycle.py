@@ -1,0 +1,161 @@
+"""Resolution and lifecycle: names to wire ids, deprecation warnings, and what to use instead.
+
+Retired or not served -> ``ModelUnavailable`` naming the replacement and where
+things are served; deprecated -> a warning with the shutdown date; unknown ->
+passed through unvalidated with a warning.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+from mediagen.catalog.data import BACKENDS, KINDS, BackendEntry, CatalogData, Model
+from mediagen.core.errors import ModelUnavailable, ValidationError
+
+
+@dataclass
+class Resolution:
+    """A name resolved for a backend: the model, its entry, the id to send, and warnings."""
+
+    requested: str
+    model: Model | None
+    entry: BackendEntry | None
+    wire_id: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_backend(backend: str) -> None:
+    """Raise ``ValidationError`` for a backend name the catalog does not know."""
+    if backend not in BACKENDS:
+        raise ValidationError(f"unknown backend {backend!r}", f"use --backend with one of: {', '.join(BACKENDS)}")
+
+
+def default_model(catalog: CatalogData, kind: str, backend: str) -> str:
+    """The default model id for a kind on a backend; ``ModelUnavailable`` if there is none."""
+    if kind not in KINDS:
+        raise ValidationError(f"unknown kind {kind!r}; choose image or video")
+    check_backend(backend)
+    defaults = catalog.defaults().get(kind) or {}
+    if backend not in defaults:
+        others = ", ".join(b for b in BACKENDS if b in defaults)
+        raise ModelUnavailable(f"no {kind} model is served on {catalog.backend_label(backend)}",
+                               f"use --backend with one of: {others}")
+    return defaults[backend]
+
+
+def default_or_none(catalog: CatalogData, kind: str, backend: str) -> str | None:
+    """The default model id for a kind on a backend, or None if there is none."""
+    try:
+        return default_model(catalog, kind, backend)
+    except ModelUnavailable:
+        return None
+
+
+def default_location(catalog: CatalogData, model_id: str, backend: str) -> str | None:
+    """The model's default location on this backend (Vertex), or None."""
+    model = catalog.get(model_id)
+    entry = model.backends.get(backend) if model else None
+    return entry.locations[0] if entry and entry.locations else None
+
+
+def resolve(catalog: CatalogData, name: str, backend: str) -> Resolution:
+    """Map a name to the model and wire id for ``backend`` (see the module docstring)."""
+    check_backend(backend)
+    model = catalog.get(name)
+    if model is None:
+        return Resolution(name, None, None, name,
+                          [f"model {name!r} is not in the catalog: request unvalidated and unpriced"])
+    entry = model.backends.get(backend)
+    if entry is None or not entry.served:
+        message, hint = unavailable(catalog, model, backend)
+        raise ModelUnavailable(message, hint, details={"model": model.id, "backend": backend})
+    warnings = [w for w in (lifecycle_warning(catalog, model, entry),) if w]
+    return Resolution(name, model, entry, entry.id, warnings)
+
+
+def lifecycle_warning(catalog: CatalogData, model: Model, entry: BackendEntry) -> str | None:
+    """The deprecation warning for a served entry (shutdown date and replacement), or None."""
+    if entry.status != "deprecated":
+        return None
+    text = f"{model.id} is deprecated on {catalog.backend_label(entry.backend)}"
+    if entry.shutdown:
+        passed = entry.shutdown < _dt.date.today().isoformat()
+        text += (f"; its shutdown date {entry.shutdown} has passed and calls may fail" if passed
+                 else f" and shuts down on {entry.shutdown}")
+        if entry.uncertain:
+            text += " (date UNCERTAIN)"
+    if entry.replacement:
+        text += f"; use --model {entry.replacement}"
+    return text
+
+
+def unavailable(catalog: CatalogData, model: Model, backend: str) -> tuple[str, str]:
+    """Message and hint for a model that is retired or absent on ``backend``."""
+    entry = model.backends.get(backend)
+    if entry is not None:
+        return _retired_text(catalog, model, entry)
+    return _absent_text(catalog, model, backend)
+
+
+def _retired_text(catalog: CatalogData, model: Model, entry: BackendEntry) -> tuple[str, str]:
+    label = catalog.backend_label(entry.backend)
+    when = f" on {entry.shutdown}" if entry.shutdown else ""
+    message = f"{model.id} was shut down on {label}{when}"
+    hints = []
+    replacement = catalog.get(entry.replacement) if entry.replacement else None
+    if replacement is not None:
+        where = ", ".join(replacement.served_on()) or "nowhere"
+        message += f"; its replacement is {replacement.id} (served on {where})"
+        if entry.backend in replacement.served_on():
+            hints.append(f"--model {replacement.id}")
+    elsewhere = _elsewhere(catalog, model, entry.backend, skip=replacement.id if replacement else None)
+    if elsewhere:
+        message += "; " + "; ".join(text for text, _ in elsewhere)
+        hints.extend(hint for _, hint in elsewhere)
+    return message, "use " + ", or ".join(hints) if hints else "pick another model with --model"
+
+
+def _absent_text(catalog: CatalogData, model: Model, backend: str) -> tuple[str, str]:
+    label = catalog.backend_label(backend)
+    reason = (model.unavailable_on.get(backend) or {})
+    alternative = reason.get("alternative") or default_or_none(catalog, model.kind, backend)
+    served = model.served_on()
+    message = reason.get("message") or f"{model.id} is not served on {label}"
+    parts, hints = [], []
+    if alternative:
+        credential = catalog.backend_info(backend).get("credential", label)
+        parts.append(f"use {alternative} with {credential}")
+        hints.append(f"--model {alternative}")
+    for other in served:
+        parts.append(f"{model.id} on {catalog.backend_label(other)} (--backend {other})")
+        hints.append(f"--backend {other}")
+    if not served:
+        message += "; it is not served anywhere any more"
+    if parts:
+        message += ": " + ", or ".join(parts)
+    return message, "use " + ", or ".join(hints) if hints else "pick another model with --model"
+
+
+def _elsewhere(catalog: CatalogData, model: Model, backend: str, skip: str | None = None) -> list[tuple[str, str]]:
+    """For other backends: what to use there (the model itself or its replacement)."""
+    found = []
+    for other, entry in model.backends.items():
+        target = model.id if entry.served else entry.replacement
+        target_model = catalog.get(target) if target else None
+        if other == backend or target_model is None or other not in target_model.served_on():
+            continue
+        if target == skip:
+            continue
+        found.append((f"on {catalog.backend_label(other)} use {target} (--backend {other} --model {target})",
+                      f"--backend {other} --model {target}"))
+    return found
+
+
+def alternatives(catalog: CatalogData, kind: str, backend: str) -> list[Model]:
+    """Models of a kind that are fully served on ``backend`` (not deprecated, not allowlisted)."""
+    found = []
+    for model in catalog.models(kind):
+        entry = model.backends.get(backend)
+        if entry and entry.status in ("ga", "preview") and not entry.allowlist:
+            found.append(model)
+    return found

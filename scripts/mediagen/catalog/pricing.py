@@ -1,0 +1,206 @@
+"""Pricing: list-price estimates from the catalog, and the cheapest valid alternative."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Mapping
+
+from mediagen.catalog.data import BACKENDS, CatalogData, Model, mode_capabilities
+from mediagen.catalog.lifecycle import alternatives, default_or_none
+from mediagen.catalog.rules import rank, validate
+
+
+@dataclass
+class CostEstimate:
+    """What a request should cost, from catalog list prices."""
+
+    usd: float | None
+    per_item_usd: float | None
+    items: int
+    unit: str
+    breakdown: list[dict] = field(default_factory=list)
+    as_of: str | None = None
+    source: str | None = None
+    batch_usd: float | None = None
+    priced: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def estimate(catalog: CatalogData, request: Mapping[str, Any]) -> CostEstimate:
+    """List-price estimate: count x per-image price, or count x seconds x per-second price."""
+    backend = request.get("backend") or "gemini-api"
+    model = catalog.get(request.get("model") or "") if request.get("model") else None
+    if model is None and not request.get("model") and backend in BACKENDS:
+        model = catalog.get(default_or_none(catalog, request.get("kind") or "image", backend) or "")
+    if model is None:
+        name = request.get("model")
+        return CostEstimate(None, None, int(request.get("count") or 1), _unit(request.get("kind")),
+                            notes=[f"model {name!r} is not in the catalog: no price"])
+    pricing = model.pricing_for(backend)
+    mode = request.get("mode") or ("text_to_video" if model.kind == "video" else None)
+    caps = mode_capabilities(model, backend, mode)
+    if not pricing or pricing.get("priced") is False:
+        return CostEstimate(None, None, _count(request, caps), _unit(model.kind),
+                            notes=[f"{model.id} has no price on {backend} in the catalog"])
+    if model.kind == "image":
+        return _estimate_image(model, pricing, caps, request)
+    return _estimate_video(model, pricing, caps, request, mode)
+
+
+def cheapest_alternative(catalog: CatalogData, request: Mapping[str, Any]) -> tuple[str, dict, CostEstimate] | None:
+    """A cheaper valid model and/or setting for the same kind and backend.
+
+    Returns ``(model_id, changes, estimate)`` where ``changes`` holds only the
+    request keys that differ; None if nothing valid is cheaper.
+    """
+    current = estimate(catalog, request)
+    backend = request.get("backend") or "gemini-api"
+    model = catalog.get(request.get("model") or "") if request.get("model") else None
+    if not current.priced or current.usd is None or model is None or backend not in BACKENDS:
+        return None
+    best: tuple[float, int, str, dict, CostEstimate] | None = None
+    for candidate, changes in _variants(catalog, model, backend, request):
+        trial = {**request, **changes}
+        if any(p.severity == "error" for p in validate(catalog, trial)):
+            continue
+        cost = estimate(catalog, trial)
+        if not cost.priced or cost.usd is None or cost.usd >= current.usd - 1e-9:
+            continue
+        key = (cost.usd, len(changes), candidate.id, changes, cost)
+        if best is None or key[:2] < best[:2]:
+            best = key
+    return (best[2], best[3], best[4]) if best else None
+
+
+def _variants(catalog: CatalogData, model: Model, backend: str,
+              request: Mapping[str, Any]) -> Iterable[tuple[Model, dict]]:
+    """Candidate (model, changes) pairs: other models, cheaper resolutions or sizes."""
+    setting = "resolution" if model.kind == "video" else "image_size"
+    floor = {"resolution": "720p", "image_size": "1K"}[setting]
+    current = request.get(setting)
+    for candidate in alternatives(catalog, model.kind, backend):
+        values = mode_capabilities(candidate, backend, request.get("mode")).get(
+            "resolutions" if setting == "resolution" else "image_sizes") or []
+        options: list[Any] = [None] + [v for v in values if rank(v) >= rank(floor) or v == current]
+        for value in options:
+            changes: dict[str, Any] = {}
+            if candidate.id != model.id:
+                changes["model"] = candidate.id
+            if value is not None and value != current:
+                changes[setting] = value
+            if changes:
+                yield candidate, changes
+
+
+# --------------------------------------------------------------------------- cost helpers
+
+def _unit(kind: str | None) -> str:
+    return "video" if kind == "video" else "image"
+
+
+def _count(request: Mapping[str, Any], caps: dict) -> int:
+    value = request.get("count") or (caps.get("defaults") or {}).get("count") or 1
+    return int(value)
+
+
+def _price_meta(pricing: dict, key: str, notes: list[str]) -> None:
+    """Add the UNCERTAIN note for a priced key (or the whole table)."""
+    if pricing.get("uncertain") or key in (pricing.get("uncertain_keys") or []):
+        notes.append(f"UNCERTAIN price ({key}): {pricing.get('notes') or 'see the catalog'}")
+    elif pricing.get("notes"):
+        notes.append(pricing["notes"])
+
+
+def _finish(usd: float, per_item: float, items: int, unit: str, breakdown: list[dict], pricing: dict,
+            request: Mapping[str, Any], notes: list[str]) -> CostEstimate:
+    discount = pricing.get("batch_discount")
+    batch_usd = round(usd * (1 - discount), 6) if discount else None
+    if request.get("batch"):
+        if batch_usd is None:
+            notes.append("no batch discount applies on this backend")
+        else:
+            notes.append(f"Batch API price ({int(discount * 100)}% off)")
+            usd, per_item = batch_usd, round(per_item * (1 - discount), 6)
+    return CostEstimate(round(usd, 6), round(per_item, 6), items, unit, breakdown, pricing.get("as_of"),
+                        pricing.get("source"), batch_usd, True, notes)
+
+
+def _estimate_image(model: Model, pricing: dict, caps: dict, request: Mapping[str, Any]) -> CostEstimate:
+    items = _count(request, caps)
+    sizes = caps.get("image_sizes") or []
+    size = (request.get("image_size") or (caps.get("defaults") or {}).get("image_size")
+            or (sizes[0] if sizes else "default"))
+    table = pricing.get("per_image") or {}
+    price = table.get(size, table.get("default"))
+    notes: list[str] = []
+    if price is None:
+        return CostEstimate(None, None, items, "image", notes=[f"no {model.id} price for image size {size}"],
+                            as_of=pricing.get("as_of"), source=pricing.get("source"))
+    _price_meta(pricing, size, notes)
+    per_item = price
+    breakdown = [{"item": "output image", "image_size": size, "count": items, "usd_each": price,
+                  "usd": round(price * items, 6)}]
+    per_item += _input_image_cost(pricing, request, items, breakdown, notes)
+    return _finish(per_item * items, per_item, items, "image", breakdown, pricing, request, notes)
+
+
+def _input_image_cost(pricing: dict, request: Mapping[str, Any], items: int, breakdown: list[dict],
+                      notes: list[str]) -> float:
+    """The per-item price of the input images (0 when they are not priced per image)."""
+    inputs = int(request.get("input_images") or 0)
+    if inputs and pricing.get("input_image"):
+        # Each output image is its own request, so the inputs are sent (and billed) every time.
+        extra = inputs * pricing["input_image"]
+        breakdown.append({"item": "input images", "count": inputs * items, "usd_each": pricing["input_image"],
+                          "usd": round(extra * items, 6)})
+        return extra
+    if inputs:
+        notes.append("input images are billed as input tokens, not included")
+    return 0
+
+
+def _estimate_video(model: Model, pricing: dict, caps: dict, request: Mapping[str, Any],
+                    mode: str | None) -> CostEstimate:
+    items = _count(request, caps)
+    defaults = caps.get("defaults") or {}
+    resolution = request.get("resolution") or defaults.get("resolution") or "720p"
+    ext = caps.get("extension") or {}
+    seconds = request.get("duration") or defaults.get("duration") or 8
+    if mode == "extend" and ext.get("adds_seconds"):
+        seconds = ext["adds_seconds"]       # an extension bills the added seconds
+    notes: list[str] = []
+    rate, line = _per_second(pricing, resolution, request, notes)
+    if rate is None:
+        return CostEstimate(None, None, items, "video",
+                            notes=[f"no {model.id} price for {resolution}"],
+                            as_of=pricing.get("as_of"), source=pricing.get("source"))
+    per_item = rate * float(seconds)
+    line.update({"resolution": resolution, "seconds": seconds, "count": items,
+                 "usd_per_second": round(rate, 6), "usd": round(per_item * items, 6)})
+    return _finish(per_item * items, per_item, items, "video", [line], pricing, request, notes)
+
+
+def _per_second(pricing: dict, resolution: str, request: Mapping[str, Any],
+                notes: list[str]) -> tuple[float | None, dict]:
+    """The per-second rate for a resolution (token-derived where the catalog gives tokens)."""
+    tokens = pricing.get("video_tokens") or {}
+    per_second_tokens = (tokens.get("per_second") or {}).get(resolution)
+    if per_second_tokens:
+        _price_meta(pricing, resolution, notes)
+        rate = per_second_tokens * tokens["usd_per_million"] / 1_000_000
+        return rate, {"item": "video output tokens", "tokens_per_second": per_second_tokens,
+                      "usd_per_million_tokens": tokens["usd_per_million"]}
+    if request.get("generate_audio") is False and resolution in (pricing.get("per_second_without_audio") or {}):
+        _price_meta(pricing, resolution, notes)
+        return pricing["per_second_without_audio"][resolution], {"item": "video seconds (no audio)"}
+    rate = (pricing.get("per_second") or {}).get(resolution)
+    if rate is None:
+        return None, {}
+    if request.get("generate_audio") is False:
+        notes.append("no without-audio price in the catalog; the with-audio price is used")
+    _price_meta(pricing, resolution, notes)
+    return rate, {"item": "video seconds"}
+
