@@ -104,3 +104,38 @@ def test_expired_unrefreshable_token_file_names_the_fix(base_env: dict) -> None:
     with pytest.raises(errors.CredentialsError) as caught:
         choice.credential.auth.headers()
     assert "expired" in caught.value.message
+
+
+# -- token refresh through our own session -------------------------------------
+
+def test_service_account_refresh_uses_our_token_request(fake, tmp_path: Path) -> None:
+    from mediagen.config.credentials import load_credential_file
+
+    credential = load_credential_file(fake.write_service_account(tmp_path / "sa.json"), "test")
+    headers = credential.auth.headers()
+    assert headers["authorization"].startswith("Bearer ya29.")
+    assert type(credential.auth._token_request).__module__ == "mediagen.transport.google_auth"
+    [grant] = fake.requests_for(service="oauth")
+    assert b"jwt-bearer" in grant.body
+    assert credential.auth.refresh() and len(fake.requests_for(service="oauth")) == 2
+
+
+def test_token_request_applies_our_timeout(fake, tmp_path: Path) -> None:
+    import time
+
+    import google.auth.exceptions
+    from google.oauth2 import service_account
+
+    from mediagen.transport.google_auth import token_request
+
+    creds = service_account.Credentials.from_service_account_file(
+        str(fake.write_service_account(tmp_path / "sa.json")),
+        scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    fake.add_fault(service="oauth", delay_s=1.5)
+    started = time.monotonic()
+    with pytest.raises(google.auth.exceptions.TransportError):
+        creds.refresh(token_request(timeout=(2, 0.3)))
+    assert time.monotonic() - started < 1.2
+    time.sleep(1.3)     # let the fake finish the abandoned answer
+    creds.refresh(token_request())
+    assert creds.valid

@@ -112,3 +112,14 @@ def test_non_json_gateway_error_is_mapped(fake) -> None:
     with pytest.raises(errors.ServerError) as caught:
         Transport(sleep=Clock()).send(create(fake), ApiKeyAuth(GEMINI_KEY))
     assert caught.value.status == 502 and "<" not in caught.value.message
+
+
+def test_new_session_sizes_its_connection_pool() -> None:
+    from mediagen.transport.http import new_session
+
+    assert new_session().get_adapter("https://x")._pool_maxsize == 10       # requests' default
+    sized = new_session(pool_size=32)
+    assert sized.get_adapter("https://x")._pool_maxsize == 32
+    assert sized.get_adapter("http://x")._pool_maxsize == 32
+    transport = Transport(sized)
+    assert transport.session is sized

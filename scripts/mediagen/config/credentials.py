@@ -89,6 +89,7 @@ class GoogleAuth:
 
     def __init__(self, credentials: Any) -> None:
         self.credentials = credentials
+        self._token_request: Any = None
 
     def headers(self) -> dict[str, str]:
         if not self.credentials.valid:
@@ -100,10 +101,13 @@ class GoogleAuth:
 
     def refresh(self) -> bool:
         import google.auth.exceptions
-        import google.auth.transport.requests
 
+        from mediagen.transport import google_auth    # lazy: google-auth is heavy to import
+
+        if self._token_request is None:      # one session per credential: refreshes reuse its connection
+            self._token_request = google_auth.token_request()
         try:
-            self.credentials.refresh(google.auth.transport.requests.Request())
+            self.credentials.refresh(self._token_request)
         except google.auth.exceptions.RefreshError as exc:
             raise errors.CredentialsError(f"could not get an OAuth token: {_first_line(exc)}",
                                           "The credential file may be revoked or for another project; "

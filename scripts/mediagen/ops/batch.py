@@ -52,7 +52,7 @@ from mediagen.ops.ledger import Ledger, check_budget
 from mediagen.ops.output import MEDIA_SUFFIXES, read_sidecar, write_sidecar
 from mediagen.ops.videos import PARAM_KEYS as VIDEO_PARAM_KEYS
 from mediagen.ops.videos import VideoPlan, plan_video
-from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
+from mediagen.transport.http import HttpRequest, RetryPolicy, Transport, new_session
 
 RESULTS_NAME = "batch-results.jsonl"
 DEFAULT_OUTPUT_ROOT = "generated_batch"
@@ -747,11 +747,9 @@ class OnlineRun:
 
     def paced(self) -> PacedTransport:
         """A paced transport on this worker thread's own session (kept-alive connections are reused)."""
-        import requests
-
         session = getattr(self.sessions, "session", None)
         if session is None:
-            session = self.sessions.session = requests.Session()
+            session = self.sessions.session = new_session()
         return PacedTransport(self.limiter, retry=self.retry, announce=self.console.info, session=session)
 
 

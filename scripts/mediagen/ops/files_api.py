@@ -1,13 +1,9 @@
 """The Gemini Files API: resumable uploads (used for Batch API input files) and file state.
 
-Upload protocol (google-media-apis.md §10): ``POST /upload/{v}/files`` with
-``X-Goog-Upload-Protocol: resumable`` and ``X-Goog-Upload-Command: start``
-answers the session URL in the ``X-Goog-Upload-URL`` header; the bytes then go
-in chunks (8 MiB, the SDK's size) with a running ``X-Goog-Upload-Offset`` and
-``X-Goog-Upload-Command: upload`` (``upload, finalize`` for the last one). A
-chunk that fails is resumed from what the server says it received
-(``X-Goog-Upload-Command: query``), never re-sent blindly. Uploads are free,
-so the transport's ordinary retry policy applies.
+The protocol's requests and replies are in ``mediagen.wire.files``; this module
+sends them. The bytes go in chunks (8 MiB, the SDK's size). A chunk that fails
+is resumed from what the server says it received, never re-sent blindly.
+Uploads are free, so the transport's ordinary retry policy applies.
 """
 from __future__ import annotations
 
@@ -17,8 +13,8 @@ from typing import Any, Callable
 
 from mediagen.config.settings import Settings
 from mediagen.core import errors
-from mediagen.transport.http import HttpRequest, Transport
-from mediagen.wire import endpoints
+from mediagen.transport.http import Transport
+from mediagen.wire import files as files_wire
 
 CHUNK_BYTES = 8 * 1024 * 1024
 MAX_RESUMES = 3
@@ -40,15 +36,9 @@ def upload_file(path: Path, *, mime_type: str, display_name: str, settings: Sett
 
 def _start(size: int, mime_type: str, display_name: str, settings: Settings, transport: Transport,
            auth: Any) -> str:
-    root = endpoints.gemini_root(settings["gemini_base_url"])
-    url = f"{root}/upload/{settings['gemini_api_version']}/files"
-    headers = {"X-Goog-Upload-Protocol": "resumable", "X-Goog-Upload-Command": "start",
-               "X-Goog-Upload-Header-Content-Length": str(size),
-               "X-Goog-Upload-Header-Content-Type": mime_type, "Content-Type": "application/json"}
-    request = HttpRequest("POST", url, headers=headers, json={"file": {"displayName": display_name}},
-                          label="files.upload (start)")
-    response = transport.send(request, auth)
-    session = response.headers.get("X-Goog-Upload-URL")
+    request = files_wire.start_request(settings["gemini_base_url"], settings["gemini_api_version"], size=size,
+                                       mime_type=mime_type, display_name=display_name)
+    session = files_wire.session_url(transport.send(request, auth).headers)
     if not session:
         raise errors.ServerError("the Files API did not return an upload URL",
                                  "Check GOOGLE_GEMINI_BASE_URL (a proxy may drop X-Goog-Upload-* headers).")
@@ -64,7 +54,7 @@ def _send_chunks(path: Path, size: int, session: str, transport: Transport, auth
             chunk = handle.read(chunk_bytes)
             last = offset + len(chunk) >= size
             try:
-                response = transport.send(_chunk_request(session, offset, chunk, last), auth)
+                response = transport.send(files_wire.chunk_request(session, offset, chunk, last), auth)
             except (errors.ServerError, errors.NetworkError, errors.RequestTimeout, errors.ClientError) as exc:
                 if isinstance(exc, errors.AuthError) or resumes >= MAX_RESUMES:
                     raise
@@ -76,25 +66,16 @@ def _send_chunks(path: Path, size: int, session: str, transport: Transport, auth
                 return _final_resource(response)
 
 
-def _chunk_request(session: str, offset: int, chunk: bytes, last: bool) -> HttpRequest:
-    command = "upload, finalize" if last else "upload"
-    headers = {"X-Goog-Upload-Command": command, "X-Goog-Upload-Offset": str(offset),
-               "Content-Type": "application/octet-stream"}
-    return HttpRequest("POST", session, headers=headers, data=chunk, label=f"files.upload ({command})")
-
-
 def _received(session: str, transport: Transport, auth: Any, cause: errors.MediagenError) -> int:
     """How many bytes the server holds (to resume after a failed chunk)."""
-    request = HttpRequest("POST", session, headers={"X-Goog-Upload-Command": "query"}, label="files.upload (query)")
-    response = transport.send(request, auth)
-    received = response.headers.get("X-Goog-Upload-Size-Received")
-    if received is None or not received.isdigit():
+    received = files_wire.size_received(transport.send(files_wire.query_request(session), auth).headers)
+    if received is None:
         raise cause
-    return int(received)
+    return received
 
 
 def _final_resource(response: Any) -> dict[str, Any]:
-    status = (response.headers.get("X-Goog-Upload-Status") or "final").lower()
+    status = files_wire.upload_status(response.headers)
     if status != "final":
         raise errors.ServerError(f"the upload ended in state {status!r}, not final",
                                  "Retry the run; nothing was billed.")
@@ -103,17 +84,17 @@ def _final_resource(response: Any) -> dict[str, Any]:
     except ValueError as exc:
         raise errors.ServerError("the finished upload returned no JSON file resource",
                                  "Retry the run; nothing was billed.") from exc
-    return doc.get("file") or doc
+    return files_wire.file_resource(doc)
 
 
 def wait_active(name: str, *, settings: Settings, transport: Transport, auth: Any,
                 sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Poll ``files/ID`` until it is ACTIVE (JSONL files normally are at once)."""
-    url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], name)
+    request = files_wire.get_request(settings["gemini_base_url"], settings["gemini_api_version"], name)
     resource: dict[str, Any] = {}
     for _ in range(ACTIVE_POLLS):
-        resource = transport.send_json(HttpRequest("GET", url, label="files.get"), auth)
-        state = resource.get("state")
+        resource = transport.send_json(request, auth)
+        state = files_wire.file_state(resource)
         if state in (None, "ACTIVE"):
             return resource
         if state == "FAILED":
@@ -126,6 +107,4 @@ def wait_active(name: str, *, settings: Settings, transport: Transport, auth: An
 
 def download_url(settings: Settings, name: str) -> str:
     """``/download/{v}/files/{id}:download`` for a generated file (add ``alt=media``)."""
-    root = endpoints.gemini_root(settings["gemini_base_url"])
-    file_id = name.removeprefix("files/")
-    return f"{root}/download/{settings['gemini_api_version']}/files/{file_id}:download"
+    return files_wire.download_url(settings["gemini_base_url"], settings["gemini_api_version"], name)

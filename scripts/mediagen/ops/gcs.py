@@ -11,27 +11,24 @@ from pathlib import Path
 from typing import Any
 
 from mediagen.core import errors
-from mediagen.transport.http import DownloadResult, HttpRequest, Transport
+from mediagen.transport.http import DownloadResult, Transport
 from mediagen.wire import endpoints
+from mediagen.wire import gcs as gcs_wire
 
 
 def download(uri: str, dest: Path, *, transport: Transport, auth: Any, base_url: str) -> DownloadResult:
     """Stream ``gs://bucket/object`` to ``dest`` (resumable, atomic)."""
     bucket, name = _split(uri)
-    url = endpoints.gcs_object_url(endpoints.gcs_base(base_url), bucket, name)
-    return transport.download(HttpRequest("GET", url, params={"alt": "media"}, label="gcs download"), dest, auth)
+    return transport.download(gcs_wire.download_request(base_url, bucket, name), dest, auth)
 
 
 def upload(path: Path, uri_prefix: str, *, transport: Transport, auth: Any, base_url: str,
            content_type: str = "video/mp4", name: str | None = None) -> str:
     """Upload a local file under ``gs://bucket/prefix/`` and return its ``gs://`` URI."""
     bucket, prefix = _split(uri_prefix)
-    object_name = name or (prefix.rstrip("/") + "/" + path.name if prefix else path.name).lstrip("/")
-    url = endpoints.gcs_upload_url(endpoints.gcs_base(base_url), bucket)
-    request = HttpRequest("POST", url, params={"uploadType": "media", "name": object_name},
-                          headers={"Content-Type": content_type}, data=path.read_bytes(), label="gcs upload")
-    doc = transport.send_json(request, auth)
-    return f"gs://{doc.get('bucket', bucket)}/{doc.get('name', object_name)}"
+    object_name = gcs_wire.object_name(prefix, path.name, name)
+    request = gcs_wire.upload_request(base_url, bucket, object_name, path.read_bytes(), content_type)
+    return gcs_wire.object_uri(transport.send_json(request, auth), bucket, object_name)
 
 
 def _split(uri: str) -> tuple[str, str]:

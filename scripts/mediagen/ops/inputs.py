@@ -18,8 +18,10 @@ from typing import Any
 
 from mediagen.core import errors
 from mediagen.core.redaction import redact_text
+from mediagen.transport.http import ResponseTooLarge, Transport
 
-URL_TIMEOUT_S = 60.0
+URL_TIMEOUT_S = 60.0            # the longest wait for the next bytes
+URL_DEADLINE_S = 300.0          # the whole download, however the server paces it
 URL_MAX_BYTES = 50 * 1024 * 1024
 API_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/heic", "image/heif")
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-msvideo", "video/mpeg")
@@ -89,7 +91,7 @@ def sniff_mime(data: bytes) -> str | None:
     return None
 
 
-def read_source(source: str, *, transport: Any = None) -> tuple[bytes, str]:
+def read_source(source: str, *, transport: Transport | None = None) -> tuple[bytes, str]:
     """The bytes behind a path, ``http(s)://`` URL or ``data:`` URI, and a printable origin."""
     if source.startswith("data:"):
         return _data_uri(source), "data: URI"
@@ -101,7 +103,7 @@ def read_source(source: str, *, transport: Any = None) -> tuple[bytes, str]:
     return path.read_bytes(), str(path)
 
 
-def load_image(source: str, *, transport: Any = None, allow_gcs: bool = False,
+def load_image(source: str, *, transport: Transport | None = None, allow_gcs: bool = False,
                max_bytes: int | None = None) -> MediaInput:
     """An image input the APIs accept, converted and downscaled as needed."""
     if source.startswith("gs://"):
@@ -125,7 +127,7 @@ def load_image(source: str, *, transport: Any = None, allow_gcs: bool = False,
     return item
 
 
-def load_video(source: str, *, transport: Any = None, allow_gcs: bool = False) -> MediaInput:
+def load_video(source: str, *, transport: Transport | None = None, allow_gcs: bool = False) -> MediaInput:
     """A video input (for extension or editing), type sniffed from its bytes."""
     if source.startswith("gs://"):
         if not allow_gcs:
@@ -150,26 +152,18 @@ def _data_uri(uri: str) -> bytes:
         raise errors.UsageError("the data: URI is not valid base64", "Re-encode the image.") from exc
 
 
-def _download(url: str, transport: Any) -> bytes:
-    """GET a URL with a timeout and a size cap (never buffers more than the cap)."""
-    import requests
-
-    session = transport.session if transport is not None else requests.Session()
+def _download(url: str, transport: Transport | None) -> bytes:
+    """GET a URL with a deadline and a size cap (never buffers more than the cap)."""
+    # planning without a transport (e.g. image_gen before it sends anything) still reads URLs
+    fetcher = transport if transport is not None else Transport()
     try:
-        with session.get(url, stream=True, timeout=(10, URL_TIMEOUT_S)) as response:
-            if response.status_code >= 400:
-                raise errors.UsageError(f"could not download {redact_text(url)}: HTTP {response.status_code}",
-                                        "Check the URL, or download the file and pass a local path.")
-            chunks, total = [], 0
-            for chunk in response.iter_content(1 << 16):
-                total += len(chunk)
-                if total > URL_MAX_BYTES:
-                    raise errors.UsageError(f"{redact_text(url)} is larger than {URL_MAX_BYTES >> 20} MB",
-                                            "Download and shrink it first.")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except requests.RequestException as exc:
-        raise errors.UsageError(f"could not download {redact_text(url)}: {redact_text(str(exc))}",
+        return fetcher.fetch(url, max_bytes=URL_MAX_BYTES, timeout=URL_DEADLINE_S, read_timeout=URL_TIMEOUT_S).content
+    except ResponseTooLarge as exc:
+        raise errors.UsageError(f"{redact_text(url)} is larger than {URL_MAX_BYTES >> 20} MB",
+                                "Download and shrink it first.") from exc
+    except errors.ApiError as exc:
+        reason = f"HTTP {exc.status}" if exc.status else exc.message
+        raise errors.UsageError(f"could not download {redact_text(url)}: {redact_text(reason)}",
                                 "Check the URL, or download the file and pass a local path.") from exc
 
 

@@ -1,4 +1,4 @@
-"""The only place that does network I/O: one ``requests.Session`` and the retry policy.
+"""The only place that does network I/O: ``requests`` sessions, the retry policy, downloads and fetches.
 
 Spend safety lives here. A *billable* request (a create call that may start a
 paid generation) is retried only when we know the server did not act on it:
@@ -10,16 +10,20 @@ timeouts. Every wait honours ``RetryInfo.retryDelay`` and ``Retry-After``.
 """
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import os
 import random
+import socket
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 import requests
+import requests.adapters
 import urllib3
 from urllib3.exceptions import NewConnectionError
 
@@ -33,7 +37,20 @@ POLL_READ_TIMEOUT_S = 60.0
 BILLABLE_RETRY_STATUSES = frozenset({429, 503})
 SAFE_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 DOWNLOAD_CHUNK = 1 << 20
+FETCH_CHUNK = 1 << 16
 USER_AGENT = "mediagen"
+
+
+def new_session(pool_size: int | None = None) -> requests.Session:
+    """A fresh ``requests.Session``; ``pool_size`` sets how many connections it keeps per host.
+
+    Without ``pool_size`` the session keeps requests' default of 10 per host.
+    """
+    session = requests.Session()
+    if pool_size is not None:
+        for prefix in ("https://", "http://"):
+            session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=max(1, int(pool_size))))
+    return session
 
 
 class Auth(Protocol):
@@ -103,6 +120,21 @@ class DownloadResult:
     resumed: int = 0
 
 
+@dataclass
+class FetchResult:
+    """A body read whole into memory by ``Transport.fetch``."""
+
+    content: bytes
+    content_type: str | None
+    status: int
+
+
+class ResponseTooLarge(errors.ApiError):
+    """``Transport.fetch`` stopped reading: the body is over the caller's size cap."""
+
+    type = "too_large"
+
+
 class Transport:
     """Sends ``HttpRequest`` objects with retries, timeouts and error mapping."""
 
@@ -110,7 +142,7 @@ class Transport:
                  sleep: Callable[[float], None] = time.sleep,
                  on_retry: RetryListener | None = None,
                  connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-        self.session = session or requests.Session()
+        self.session = session or new_session()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
@@ -197,6 +229,37 @@ class Transport:
         os.replace(tmp, dest)
         return DownloadResult(dest, written, digest.hexdigest(), content_type, resumed)
 
+    def fetch(self, url: str, *, max_bytes: int, timeout: float,
+              read_timeout: float = POLL_READ_TIMEOUT_S) -> FetchResult:
+        """GET ``url`` into memory: at most ``max_bytes``, and all of it within ``timeout`` seconds.
+
+        One attempt and no credential: this is for URLs a user passes (input
+        images), not for Google's APIs. ``timeout`` is an overall deadline, so a
+        server that drips its body a byte at a time cannot hold the caller;
+        ``read_timeout`` bounds each wait for data. An HTTP error status raises
+        the matching ``ApiError`` (body unread), an oversized body
+        ``ResponseTooLarge``, the deadline ``RequestTimeout``.
+        """
+        request = HttpRequest("GET", url, label="download")
+        deadline = time.monotonic() + timeout
+        limits = urllib3.Timeout(connect=min(self.connect_timeout_s, timeout), read=min(read_timeout, timeout),
+                                 total=timeout)
+        watchdog = _Watchdog(deadline)
+        try:
+            with self.session.get(url, stream=True, timeout=limits) as response:
+                if response.status_code >= 400:
+                    raise error_for_status(response.status_code, ErrorBody(message=response.reason or "error"),
+                                           method="GET", url=url)
+                with watchdog.guarding(response):
+                    content = _read_capped(response, max_bytes, request, watchdog)
+                if watchdog.fired:            # the cut connection may have ended the body early
+                    raise _deadline_error(request, timeout)
+                return FetchResult(content, response.headers.get("Content-Type"), response.status_code)
+        except errors.ApiError:
+            raise
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _fetch_error(request, exc, timeout, watchdog.fired or time.monotonic() >= deadline) from exc
+
     # -- internals -------------------------------------------------------
 
     def _attempt(self, request: HttpRequest, auth: Auth | None, stream: bool) -> requests.Response:
@@ -252,6 +315,81 @@ def _raw_chunks(response: requests.Response) -> Any:
         if not chunk:
             return
         yield chunk
+
+
+def _read_capped(response: requests.Response, max_bytes: int, request: HttpRequest,
+                 watchdog: _Watchdog) -> bytes:
+    """The decoded body, refusing (before buffering more) once it passes ``max_bytes``."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(request, max_bytes)
+    chunks, total = [], 0
+    while True:
+        # read1 returns whatever one socket read brings, so a slow server cannot park us inside a
+        # large read; the watchdog bounds the wait for that read.
+        chunk = response.raw.read1(FETCH_CHUNK, decode_content=True)
+        if not chunk or watchdog.fired:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > max_bytes:
+            raise _too_large(request, max_bytes)
+        chunks.append(chunk)
+
+
+class _Watchdog:
+    """Cuts a streaming response's connection at the deadline, so a blocked read returns at once."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.fired = False
+        self._done = False
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def guarding(self, response: requests.Response) -> Any:
+        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._cut, [response])
+        timer.daemon = True
+        timer.start()
+        try:
+            yield self
+        finally:
+            with self._lock:        # after this, a late timer leaves the connection alone
+                self._done = True
+            timer.cancel()
+
+    def _cut(self, response: requests.Response) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            with contextlib.suppress(OSError, ValueError):
+                # shutdown() through a duplicate descriptor wakes the blocked reader (also under TLS)
+                # without touching the objects the reading thread is using
+                with socket.fromfd(response.raw.fileno(), socket.AF_INET, socket.SOCK_STREAM) as duplicate:
+                    duplicate.shutdown(socket.SHUT_RDWR)
+
+
+def _too_large(request: HttpRequest, max_bytes: int) -> ResponseTooLarge:
+    return ResponseTooLarge(redact_text(f"{request.url} is larger than {max_bytes} bytes"),
+                            "Download and shrink it first.", method=request.method, url=redact_text(request.url))
+
+
+def _deadline_error(request: HttpRequest, timeout: float) -> errors.RequestTimeout:
+    return errors.RequestTimeout(f"{request.label} of {redact_text(request.url)} did not finish within {timeout:g}s",
+                                 "The server is sending too slowly; download the file yourself and pass a "
+                                 "local path.", method=request.method, url=redact_text(request.url))
+
+
+def _fetch_error(request: HttpRequest, exc: Exception, timeout: float, past_deadline: bool) -> errors.ApiError:
+    """The ``ApiError`` for a failed fetch: the deadline, a read timeout, or a network failure."""
+    if past_deadline:
+        return _deadline_error(request, timeout)
+    if isinstance(exc, (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError)):
+        return errors.RequestTimeout(f"{request.label} of {redact_text(request.url)} timed out",
+                                     "Retry later, or download the file yourself and pass a local path.",
+                                     method=request.method, url=redact_text(request.url))
+    return errors.NetworkError(_net_message(request, exc), _NET_HINT, method=request.method,
+                               url=redact_text(request.url))
 
 
 class _Retryable(Exception):
