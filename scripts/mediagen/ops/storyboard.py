@@ -270,20 +270,25 @@ def _cross_check(shotlist: ShotList) -> None:
         if shot.id in seen:
             raise errors.UsageError(f"{where}: two shots have the id {shot.id}", "Give every shot its own id.")
         seen.add(shot.id)
-        missing = [r for r in shot.references if r not in shotlist.references]
-        if missing:
-            raise errors.UsageError(f"{where}: shot {shot.id} names unknown reference {missing[0]}",
-                                    f"Define it under references: (known: {', '.join(shotlist.references) or 'none'}).")
-        if shot.transition != "cut" and shot.index == 1:
-            raise errors.UsageError(f"{where}: the first shot ({shot.id}) is '{shot.transition}', but there is "
-                                    "no previous shot", "Make the first shot a cut.")
-        if shot.transition != "cut" and (shot.image or shot.keyframe):
-            raise errors.UsageError(f"{where}: shot {shot.id} is '{shot.transition}', so its first frame comes "
-                                    "from the previous shot; it cannot also have image/keyframe",
-                                    "Drop image/keyframe, or make the shot a cut.")
-        if shot.image and shot.keyframe:
-            raise errors.UsageError(f"{where}: shot {shot.id} has both image and keyframe",
-                                    "Keep one: image (an existing file) or keyframe (a prompt).")
+        _check_shot(shotlist, shot, where)
+
+
+def _check_shot(shotlist: ShotList, shot: Shot, where: str) -> None:
+    """One shot's references exist, and its inputs fit its transition."""
+    missing = [r for r in shot.references if r not in shotlist.references]
+    if missing:
+        raise errors.UsageError(f"{where}: shot {shot.id} names unknown reference {missing[0]}",
+                                f"Define it under references: (known: {', '.join(shotlist.references) or 'none'}).")
+    if shot.transition != "cut" and shot.index == 1:
+        raise errors.UsageError(f"{where}: the first shot ({shot.id}) is '{shot.transition}', but there is "
+                                "no previous shot", "Make the first shot a cut.")
+    if shot.transition != "cut" and (shot.image or shot.keyframe):
+        raise errors.UsageError(f"{where}: shot {shot.id} is '{shot.transition}', so its first frame comes "
+                                "from the previous shot; it cannot also have image/keyframe",
+                                "Drop image/keyframe, or make the shot a cut.")
+    if shot.image and shot.keyframe:
+        raise errors.UsageError(f"{where}: shot {shot.id} has both image and keyframe",
+                                "Keep one: image (an existing file) or keyframe (a prompt).")
 
 
 # -- the manifest ----------------------------------------------------------------------------
@@ -475,6 +480,15 @@ class Storyboard:
                                                            estimate_only=True)
 
     def _estimate(self, shot: Shot, previous: ShotEstimate | None) -> ShotEstimate:
+        plan = self._plan_video(shot, self._planned_settings(shot, previous))
+        seconds = float(plan.settings["duration"])
+        if shot.transition == "extend" and previous is not None:
+            self._check_extension(shot, plan, previous.clip_seconds)
+            seconds += previous.clip_seconds
+        return ShotEstimate(shot, plan, self._keyframe_plan(shot, plan), seconds)
+
+    def _planned_settings(self, shot: Shot, previous: ShotEstimate | None) -> Settings:
+        """A shot's settings with its inputs where the run will put them (they need not exist yet)."""
         inherit = extend = image = None
         if shot.transition == "extend" and previous is not None:
             extend = str(self.shot_target(previous.shot))
@@ -484,20 +498,17 @@ class Storyboard:
         elif shot.keyframe:
             made = self.manifest.abs(self.manifest.shot(shot.id).get("keyframe"))
             image = str(made if self.keyframe_done(shot) else self.keyframe_target(shot))
-        settings = shot_settings(self.bases.video, self.shotlist, shot, self.choice.backend,
-                                 image=image or shot.image, references=self.reference_specs(shot),
-                                 extend=extend, inherit=inherit)
-        plan = self._plan_video(shot, settings)
-        seconds = float(plan.settings["duration"])
-        if extend and previous is not None:
-            self._check_extension(shot, plan, previous.clip_seconds)
-            seconds += previous.clip_seconds
-        keyframe = None
-        if shot.keyframe and not self.keyframe_done(shot):
-            keyframe = plan_images(compose_prompt(self.shotlist.style, shot.keyframe),
-                                   image_settings(self.bases.image, self.shotlist, plan.settings["aspect_ratio"]),
-                                   self.catalog, self.console, estimate_only=True)
-        return ShotEstimate(shot, plan, keyframe, seconds)
+        return shot_settings(self.bases.video, self.shotlist, shot, self.choice.backend,
+                             image=image or shot.image, references=self.reference_specs(shot),
+                             extend=extend, inherit=inherit)
+
+    def _keyframe_plan(self, shot: Shot, plan: VideoPlan) -> ImagePlan | None:
+        """The shot's keyframe still to make, priced (None when it has none or it is made)."""
+        if not shot.keyframe or self.keyframe_done(shot):
+            return None
+        return plan_images(compose_prompt(self.shotlist.style, shot.keyframe),
+                           image_settings(self.bases.image, self.shotlist, plan.settings["aspect_ratio"]),
+                           self.catalog, self.console, estimate_only=True)
 
     def _plan_video(self, shot: Shot, settings: Settings) -> VideoPlan:
         try:
@@ -738,17 +749,7 @@ class Runner:
         board, data = self.board, self.manifest.data
         known = {s["id"]: s for s in data.get("shots", [])}
         redo = board.redo_set()
-        shots = []
-        for estimate in board.estimates:
-            shot = estimate.shot
-            entry = known.get(shot.id) or {"state": "pending", "previous_jobs": []}
-            if shot.index in redo:
-                if entry.get("state") in RESUMABLE and entry.get("job_id"):
-                    self.console.warn(f"shot {shot.index}: its job {entry['job_id']} may still be running and is "
-                                      f"abandoned (scripts/jobs.py cancel {entry['job_id']} stops it)")
-                entry = _reset(entry)
-            entry.update(_static_fields(board, estimate))
-            shots.append(entry)
+        shots = [self._synced_entry(estimate, known, redo) for estimate in board.estimates]
         dropped = sorted(set(known) - {s.id for s in board.shotlist.shots})
         if dropped:
             self.console.warn(f"shots no longer in the shot list were dropped from the manifest: {', '.join(dropped)}")
@@ -758,6 +759,19 @@ class Runner:
                      "backend": board.choice.backend, "shots": shots})
         data.setdefault("references", {})
         self.manifest.save()
+
+    def _synced_entry(self, estimate: ShotEstimate, known: dict[str, dict[str, Any]],
+                      redo: set[int]) -> dict[str, Any]:
+        """A shot's manifest entry for this run: kept, new (pending), or reset when it is redone."""
+        shot = estimate.shot
+        entry = known.get(shot.id) or {"state": "pending", "previous_jobs": []}
+        if shot.index in redo:
+            if entry.get("state") in RESUMABLE and entry.get("job_id"):
+                self.console.warn(f"shot {shot.index}: its job {entry['job_id']} may still be running and is "
+                                  f"abandoned (scripts/jobs.py cancel {entry['job_id']} stops it)")
+            entry = _reset(entry)
+        entry.update(_static_fields(self.board, estimate))
+        return entry
 
     # references and keyframes ---------------------------------------------
 
@@ -809,18 +823,11 @@ class Runner:
     def _shot(self, estimate: ShotEstimate, previous: dict[str, Any] | None) -> dict[str, Any]:
         shot = estimate.shot
         entry = self.manifest.shot(shot.id)
-        if estimate.action == "done":
-            return entry
-        if estimate.action == "stopped":
+        if estimate.action in ("done", "stopped"):
             return entry
         transport = self.options.transport_factory()
         try:
-            if entry.get("job_id") and entry.get("state") in RESUMABLE:
-                outcome = self._resume(shot, entry, transport)
-                if outcome is None:                     # the create was never sent
-                    outcome = self._start(estimate, previous, transport)
-            else:
-                outcome = self._start(estimate, previous, transport)
+            outcome = self._outcome(estimate, entry, previous, transport)
         except errors.ConfigError:
             raise                    # credentials or configuration: not this shot's fault, stop the run
         except errors.MediagenError as exc:
@@ -828,6 +835,16 @@ class Runner:
         if outcome is None:
             return self.manifest.shot(shot.id)
         return self._record_success(shot, previous, outcome)
+
+    def _outcome(self, estimate: ShotEstimate, entry: dict[str, Any], previous: dict[str, Any] | None,
+                 transport: Transport) -> dict[str, Any] | None:
+        """Resume the shot's recorded job, or start one (None: not started, the wait budget ran out)."""
+        if entry.get("job_id") and entry.get("state") in RESUMABLE:
+            outcome = self._resume(estimate.shot, entry, transport)
+            if outcome is not None:
+                return outcome
+            # the create was never sent: start the shot after all
+        return self._start(estimate, previous, transport)
 
     def _resume(self, shot: Shot, entry: dict[str, Any], transport: Transport) -> dict[str, Any] | None:
         """Poll the recorded job (no new create request); None when it was never sent."""
@@ -852,6 +869,16 @@ class Runner:
             return None
         plan = self._run_plan(estimate, previous, transport)
         job_id = new_job_id()
+        self._record_submitting(shot, plan, job_id)
+        record = submit(plan, self.store, self.ledger, transport, self.console,
+                        output_target=str(self.board.shot_target(shot)), job_id=job_id)
+        self.manifest.update_shot(shot.id, state="running")
+        initial = record.pop("_initial", None)
+        return wait(job_id, self.store, plan.settings, transport, self.console, timeout_s=self.remaining(),
+                    clock=self.options.clock, initial=initial, ledger=self.ledger)
+
+    def _record_submitting(self, shot: Shot, plan: VideoPlan, job_id: str) -> None:
+        """The new job id goes into the manifest before the create request is sent."""
         entry = self.manifest.shot(shot.id)
         if entry.get("job_id"):                # e.g. the clip was deleted: keep the old job on record
             history = [*(entry.get("previous_jobs") or []), {"job_id": entry["job_id"], "state": entry.get("state"),
@@ -860,12 +887,6 @@ class Runner:
         self.manifest.update_shot(shot.id, state="submitting", job_id=job_id, mode=plan.mode, model=plan.model_id,
                                   first_frame=self._first_frame_rel(plan), note=None, error=None,
                                   cost={"estimate_usd": plan.estimate.usd, "actual_usd": None})
-        record = submit(plan, self.store, self.ledger, transport, self.console,
-                        output_target=str(self.board.shot_target(shot)), job_id=job_id)
-        self.manifest.update_shot(shot.id, state="running")
-        initial = record.pop("_initial", None)
-        return wait(job_id, self.store, plan.settings, transport, self.console, timeout_s=self.remaining(),
-                    clock=self.options.clock, initial=initial, ledger=self.ledger)
 
     def _run_plan(self, estimate: ShotEstimate, previous: dict[str, Any] | None, transport: Transport) -> VideoPlan:
         """The shot's real plan, with its inputs loaded (this is where continuity frames are made)."""
@@ -1091,23 +1112,30 @@ def incomplete_error(board: Storyboard, document: dict[str, Any]) -> errors.Medi
     if not open_:
         return None
     names = ", ".join(f"{e['index']} ({e['id']}: {e.get('state')})" for e in open_)
-    if stopped:
-        first = stopped[0]
-        cls = errors.GenerationBlocked if first["state"] == "blocked" else errors.GenerationFailed
-        redo = " ".join(f"--redo {e['index']}" for e in stopped if e["state"] != "error")
-        error: errors.MediagenError = cls(
-            f"the storyboard is not finished: shots {names}; shot {first['index']}: "
-            f"{(first.get('error') or {}).get('message', first['state'])}",
-            (f"Regenerate with {redo} --approve (only those shots and the ones after them are made again). "
-             if redo else "") + "Rerun the same command to resume running jobs; finished shots are kept.",
-            details={"shots": [{"index": e["index"], "state": e.get("state")} for e in open_]})
-    else:
-        error = errors.StillRunning(
-            f"the storyboard is not finished: shots {names}",
-            "Nothing is lost: rerun the same command to resume (recorded jobs are polled, never created again).",
-            details={"jobs": [e.get("job_id") for e in open_ if e.get("job_id")]})
+    error = _stopped_error(stopped, open_, names) if stopped else _running_error(open_, names)
     error.result = document          # type: ignore[attr-defined]
     return error
+
+
+def _stopped_error(stopped: list[dict[str, Any]], open_: list[dict[str, Any]], names: str) -> errors.MediagenError:
+    """Shots failed or were blocked: name the first, and the --redo that regenerates them."""
+    first = stopped[0]
+    cls = errors.GenerationBlocked if first["state"] == "blocked" else errors.GenerationFailed
+    redo = " ".join(f"--redo {e['index']}" for e in stopped if e["state"] != "error")
+    return cls(
+        f"the storyboard is not finished: shots {names}; shot {first['index']}: "
+        f"{(first.get('error') or {}).get('message', first['state'])}",
+        (f"Regenerate with {redo} --approve (only those shots and the ones after them are made again). "
+         if redo else "") + "Rerun the same command to resume running jobs; finished shots are kept.",
+        details={"shots": [{"index": e["index"], "state": e.get("state")} for e in open_]})
+
+
+def _running_error(open_: list[dict[str, Any]], names: str) -> errors.MediagenError:
+    """Shots are still running (or not started in time): a rerun resumes them."""
+    return errors.StillRunning(
+        f"the storyboard is not finished: shots {names}",
+        "Nothing is lost: rerun the same command to resume (recorded jobs are polled, never created again).",
+        details={"jobs": [e.get("job_id") for e in open_ if e.get("job_id")]})
 
 
 def run(board: Storyboard, options: RunOptions) -> dict[str, Any]:
