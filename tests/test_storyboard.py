@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mediagen.ops import frames, stitch
+from mediagen.ops import frames
+from mediagen.ops.storyboard import stitch
 from mediagen.cli.storyboard import main
 from tests.conftest import ROOT
 

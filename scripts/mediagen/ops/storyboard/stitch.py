@@ -47,12 +47,15 @@ class ClipInfo:
 
     @property
     def has_audio(self) -> bool:
+        """True when the clip has an audio stream."""
         return self.audio_codec is not None
 
     def video_key(self) -> tuple[Any, ...]:
+        """What must match between clips for their video streams to be copied."""
         return (self.video_codec, self.width, self.height, self.fps, self.pix_fmt, self.time_base)
 
     def audio_key(self) -> tuple[Any, ...]:
+        """What must match between clips for their audio streams to be copied."""
         return (self.audio_codec, self.sample_rate, self.channels)
 
 
@@ -171,5 +174,5 @@ def _run(command: list[str]) -> None:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise StitchError(f"ffmpeg could not join the clips: {done.stderr.strip()[-400:]}",
-                                   "Check that every shot file plays (ffprobe FILE); regenerate a broken one "
-                                   "with storyboard.py --redo N.")
+                          "Check that every shot file plays (ffprobe FILE); regenerate a broken one "
+                          "with storyboard.py --redo N.")

@@ -104,12 +104,26 @@ def _shots(manifest: dict[str, Any]) -> str:
 
 
 def _card(shot: dict[str, Any], portrait: bool) -> str:
+    transition = str(shot.get("transition") or "cut")
+    meta = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in _rows(shot) if value)
+    return (f"<article class=\"shot{' portrait' if portrait else ''}\">{_picture(shot)}<div class=\"body\">"
+            f"<div class=\"head\"><span>{_e(shot.get('index'))}. {_e(shot.get('id'))}</span>"
+            f"<span class=\"badge {_e(transition)}\">{_e(transition)}</span></div>"
+            f"<p class=\"prompt\">{_e(shot.get('prompt'))}</p><dl class=\"meta\">{meta}</dl></div></article>")
+
+
+def _picture(shot: dict[str, Any]) -> str:
+    """The keyframe (else the thumbnail), linking to the clip when there is one."""
     image = shot.get("keyframe") or shot.get("thumbnail")
     picture = (f"<img src=\"{_href(image)}\" alt=\"shot {_e(shot.get('index'))}\">" if image
                else "<div class=\"noimg\"></div>")
     if shot.get("file"):
         picture = f"<a href=\"{_href(shot['file'])}\">{picture}</a>"
-    transition = str(shot.get("transition") or "cut")
+    return picture
+
+
+def _rows(shot: dict[str, Any]) -> list[tuple[str, str]]:
+    """The card's facts as (name, HTML) pairs; empty values are left out by the caller."""
     cost = shot.get("cost") or {}
     state = str(shot.get("state") or "pending")
     rows = [("state", f"<span class=\"state-{_e(state)}\">{_e(state)}</span>"),
@@ -119,11 +133,7 @@ def _card(shot: dict[str, Any], portrait: bool) -> str:
             ("camera", _e(shot.get("camera") or "")), ("job", _e(shot.get("job_id") or ""))]
     if shot.get("keyframe"):
         rows.append(("keyframe", _e(shot.get("keyframe_prompt") or "")))
-    meta = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows if value)
-    return (f"<article class=\"shot{' portrait' if portrait else ''}\">{picture}<div class=\"body\">"
-            f"<div class=\"head\"><span>{_e(shot.get('index'))}. {_e(shot.get('id'))}</span>"
-            f"<span class=\"badge {_e(transition)}\">{_e(transition)}</span></div>"
-            f"<p class=\"prompt\">{_e(shot.get('prompt'))}</p><dl class=\"meta\">{meta}</dl></div></article>")
+    return rows
 
 
 def _footer(manifest: dict[str, Any]) -> str:
