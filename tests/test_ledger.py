@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mediagen.core import errors
-from mediagen.ops.ledger import Ledger, check_budget
+from mediagen.app.gate import Budget, Cap, gate
+from mediagen.ops.ledger import Ledger
 
 
 def _writer(path: str, worker: int) -> None:
@@ -39,10 +40,10 @@ def test_ledger_masks_secrets(tmp_path: Path) -> None:
 
 
 def test_budget_guard() -> None:
-    check_budget(0.5, None)
-    check_budget(0.5, 0.5)
+    gate(Budget(0.5), Cap(None))
+    gate(Budget(0.5), Cap(0.5))
     with pytest.raises(errors.BudgetExceeded) as caught:
-        check_budget(0.51, 0.5)
+        gate(Budget(0.51), Cap(0.5))
     assert caught.value.exit_code == 9 and "nothing was sent" in caught.value.message
     with pytest.raises(errors.BudgetExceeded):
-        check_budget(None, 1.0, priced=False)
+        gate(Budget(None, priced=False), Cap(1.0))

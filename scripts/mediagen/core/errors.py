@@ -53,14 +53,6 @@ class MediagenError(Exception):
         if job_id:
             self.for_job(job_id)
 
-    @property
-    def result(self) -> dict[str, Any] | None:      # TEMPORARY alias while callers move to ``partial``
-        return self.partial
-
-    @result.setter
-    def result(self, value: dict[str, Any] | None) -> None:
-        self.partial = value
-
     def for_job(self, job_id: str) -> MediagenError:
         """Name the recorded job that resumes this run (also in ``details.job_id``); returns self."""
         self.job_id = job_id

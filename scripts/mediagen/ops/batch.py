@@ -48,7 +48,7 @@ from mediagen.core.yamlfile import LOADER, parse_yaml, read_text
 from mediagen.ops.images import PARAM_KEYS as IMAGE_PARAM_KEYS
 from mediagen.ops.images import ImagePlan, plan_images, run_images
 from mediagen.ops.jobstore import JobStore, new_job_id, now_iso
-from mediagen.ops.ledger import Ledger, check_budget
+from mediagen.ops.ledger import Ledger
 from mediagen.ops.output import MEDIA_SUFFIXES, read_sidecar, write_sidecar
 from mediagen.ops.videos import PARAM_KEYS as VIDEO_PARAM_KEYS
 from mediagen.ops.videos import VideoPlan, plan_video
@@ -57,7 +57,6 @@ from mediagen.transport.http import HttpRequest, RetryPolicy, Transport, new_ses
 RESULTS_NAME = "batch-results.jsonl"
 DEFAULT_OUTPUT_ROOT = "generated_batch"
 DEFAULT_CONCURRENCY = 16
-DEFAULT_APPROVE_ABOVE = 0.50
 KINDS = ("image", "video")
 ITEM_TYPES: dict[str, type] = {
     "prompt": str, "kind": str, "model": str, "aspect_ratio": str, "image_size": str, "count": int,
@@ -510,30 +509,6 @@ def total_estimate(items: list[BatchItem]) -> tuple[float, bool]:
             total += usd
     return round(total, 6), priced
 
-
-def gate(estimate_usd: float, priced: bool, settings: Settings, *, approved: bool, items: int) -> None:
-    """Refuse (exit 9) over ``--max-cost``, or over the approval threshold unless approved.
-
-    Approval is ``--approve``, or (as for storyboards) a ``--max-cost`` flag that covers the
-    estimate; a ``max_cost`` from the config or environment is only a cap.
-    """
-    max_cost = settings.get("max_cost")
-    check_budget(estimate_usd, float(max_cost) if max_cost is not None else None, priced=priced)
-    threshold = float(settings.get("approve_above") if settings.get("approve_above") is not None
-                      else DEFAULT_APPROVE_ABOVE)
-    covered = settings.source("max_cost") == "cli" and priced
-    if approved or covered or (priced and estimate_usd <= threshold + 1e-9):
-        return
-    what = f"${estimate_usd:.4f}" if priced else "an unpriced amount"
-    raise errors.ApprovalRequired(
-        f"the batch ({items} item(s)) would cost {what}, over the approval threshold ${threshold:.2f}; "
-        "nothing was sent",
-        f"Check the estimate (--estimate-cost), then rerun with --approve or --max-cost {estimate_usd:.2f} "
-        "(a cap that also approves). The threshold is approve_above in the config file.",
-        details={"estimate_usd": estimate_usd if priced else None, "approve_above": threshold,
-                 "max_cost": max_cost, "items": items})
-
-
 # -- adaptive rate limiting ----------------------------------------------------------------------
 
 @dataclass
@@ -806,9 +781,9 @@ def _image_item(item: BatchItem, run: OnlineRun) -> ItemOutcome:
         doc = run_images(item.plan, run.paced, quiet, output_target=item.output_target)
         state, error = "succeeded", None
     except errors.GenerationBlocked as exc:
-        doc, state, error = getattr(exc, "result", {}) or {}, "blocked", exc.to_dict()
+        doc, state, error = exc.partial or {}, "blocked", exc.to_dict()
     except errors.MediagenError as exc:
-        doc, state, error = getattr(exc, "result", {}) or {}, "failed", exc.to_dict()
+        doc, state, error = exc.partial or {}, "failed", exc.to_dict()
         if isinstance(exc, errors.RateLimited):
             run.limiter.halt(f"not sent: the API kept answering 429 ({exc.message})")
     files = [str(image["path"]) for image in doc.get("images") or []]
@@ -885,9 +860,9 @@ def _wait_video(item: BatchItem, run: OnlineRun, job_id: str, initial: Any) -> I
         run.results.append(item.entry("running", job_id=job_id))
         return ItemOutcome(item, "running", job_id=job_id)
     except errors.GenerationBlocked as exc:
-        doc, state, error = getattr(exc, "result", {}) or {}, "blocked", exc.to_dict()
+        doc, state, error = exc.partial or {}, "blocked", exc.to_dict()
     except errors.MediagenError as exc:
-        doc, state, error = getattr(exc, "result", {}) or {}, "failed", exc.to_dict()
+        doc, state, error = exc.partial or {}, "failed", exc.to_dict()
     files = [str(v["path"]) for v in doc.get("videos") or []]
     _annotate_sidecars(files, item)
     cost = (doc.get("cost") or {}).get("actual_usd")
@@ -953,7 +928,7 @@ def run_error(document: dict[str, Any], outcomes: list[ItemOutcome]) -> errors.M
                                          "saved.")
     else:
         return None
-    error.result = document        # type: ignore[attr-defined]
+    error.partial = document
     return error
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from mediagen.config.settings import Settings
-from mediagen.core import errors
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
 
@@ -74,22 +73,6 @@ class Ledger:
                 value = entry.get("estimate_usd")
             total += float(value or 0.0)
         return round(total, 6)
-
-
-def check_budget(estimate_usd: float | None, max_cost: float | None, *, priced: bool = True) -> None:
-    """Refuse before sending when the estimate is over ``--max-cost`` (or cannot be known)."""
-    if max_cost is None:
-        return
-    if not priced or estimate_usd is None:
-        raise errors.BudgetExceeded(
-            f"--max-cost {max_cost:g} is set but this request cannot be priced (model not in the catalog)",
-            "Use a model from the catalog, add its price with $MEDIAGEN_CATALOG_OVERRIDE, or drop --max-cost.")
-    if estimate_usd > max_cost + 1e-9:
-        raise errors.BudgetExceeded(
-            f"estimated cost ${estimate_usd:.4f} is over --max-cost ${max_cost:.4f}; nothing was sent",
-            "Raise --max-cost, lower --count/--duration/--resolution, or use a cheaper model "
-            "(scripts/estimate_cost.py shows the cheapest valid alternative).",
-            details={"estimate_usd": estimate_usd, "max_cost": max_cost})
 
 
 def describe_cost(estimate: Any) -> str:

@@ -130,7 +130,7 @@ def incomplete_error(board: Storyboard, document: dict[str, Any]) -> errors.Medi
         return None
     names = ", ".join(f"{e['index']} ({e['id']}: {e.get('state')})" for e in open_)
     error = _stopped_error(stopped, open_, names) if stopped else _running_error(open_, names)
-    error.result = document          # type: ignore[attr-defined]
+    error.partial = document
     return error
 
 

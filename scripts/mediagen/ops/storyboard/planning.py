@@ -270,22 +270,6 @@ class Storyboard:
                 "as_of": sorted({item.as_of for item in items if item.as_of}),
                 "seconds": sum(int(e.plan.settings["duration"]) for e in self.estimates)}
 
-    def require_approval(self, budget: dict[str, Any], *, approve: bool, max_cost_flag: float | None) -> None:
-        """Exit-9 refusal unless approved (``--approve``, or a ``--max-cost`` covering what this run spends)."""
-        to_spend = budget["to_spend_usd"]
-        covered = max_cost_flag is not None and budget["priced"] and to_spend <= max_cost_flag + 1e-9
-        if approve or not budget["to_make"] or covered:
-            return
-        lines = [f"shot {s['index']} ({s['id']}): ${float(s['estimate_usd'] or 0):.2f} {s['action']}"
-                 for s in budget["shots"]]
-        error = errors.ApprovalRequired(
-            f"this storyboard would spend ${to_spend:.2f} ({'; '.join(lines)}); nothing was sent",
-            f"Check the budget, then rerun with --approve (or --max-cost {to_spend:.2f}). "
-            "--estimate-cost shows it again; --dry-run shows the requests.",
-            details={"to_spend_usd": to_spend, "max_cost": max_cost_flag})
-        error.result = {**self.summary(), "budget": budget}        # type: ignore[attr-defined]
-        raise error
-
     def dry_run_plans(self, transport: Transport) -> list[tuple[ShotEstimate, VideoPlan | None, str | None]]:
         """For each shot to make: its exact create request when its inputs exist now, else why not."""
         found = []
