@@ -21,7 +21,8 @@ from mediagen.config.credentials import BackendChoice, choose_backend
 from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
-from mediagen.ops.inputs import MediaInput, load_image
+from mediagen.ops.inputs import load_image
+from mediagen.wire.common import MediaInput
 from mediagen.ops.ledger import describe_cost, ledger_for
 from mediagen.ops.output import OutputPlan, read_sidecar, release, write_sidecar
 from mediagen.ops.payloads import save_payload

@@ -12,12 +12,11 @@ import base64
 import binascii
 import hashlib
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from mediagen.core import errors
 from mediagen.core.redaction import redact_text
+from mediagen.wire.common import MediaInput
 from mediagen.transport.http import ResponseTooLarge, Transport
 
 URL_TIMEOUT_S = 60.0            # the longest wait for the next bytes
@@ -25,39 +24,6 @@ URL_DEADLINE_S = 300.0          # the whole download, however the server paces i
 URL_MAX_BYTES = 50 * 1024 * 1024
 API_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/heic", "image/heif")
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-msvideo", "video/mpeg")
-
-
-@dataclass
-class MediaInput:
-    """One input, ready to embed: bytes (or a ``gs://`` URI), its real MIME type, and provenance."""
-
-    source: str
-    mime_type: str
-    data: bytes | None = None
-    gcs_uri: str | None = None
-    notes: list[str] = field(default_factory=list)
-    original_sha256: str | None = None
-
-    @property
-    def sha256(self) -> str | None:
-        return hashlib.sha256(self.data).hexdigest() if self.data is not None else None
-
-    @property
-    def b64(self) -> str:
-        return base64.b64encode(self.data or b"").decode("ascii")
-
-    def describe(self) -> dict[str, Any]:
-        """Sidecar/stdout view: no bytes, just what identifies the input."""
-        doc: dict[str, Any] = {"source": redact_text(self.source), "mime_type": self.mime_type}
-        if self.data is not None:
-            doc.update({"bytes": len(self.data), "sha256": self.sha256})
-        if self.gcs_uri:
-            doc["gcs_uri"] = self.gcs_uri
-        if self.original_sha256 and self.original_sha256 != self.sha256:
-            doc["original_sha256"] = self.original_sha256
-        if self.notes:
-            doc["notes"] = list(self.notes)
-        return doc
 
 
 def sniff_mime(data: bytes) -> str | None:

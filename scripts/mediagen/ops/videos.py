@@ -24,7 +24,8 @@ from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
 from mediagen.ops import frames
-from mediagen.ops.inputs import MediaInput, load_image, load_video
+from mediagen.ops.inputs import load_image, load_video
+from mediagen.wire.common import MediaInput
 from mediagen.ops.output import read_sidecar
 from mediagen.ops.providers import OmniProvider, VeoProvider, provider_for
 from mediagen.ops.targets import model_method_url

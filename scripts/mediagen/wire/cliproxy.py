@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from mediagen.ops.inputs import MediaInput
 from mediagen.wire.blobs import Blob
-from mediagen.wire.common import GenerationOutcome, MediaPayload
+from mediagen.wire.common import GenerationOutcome, MediaInput, MediaPayload
 
 
 def build_request(model: str, prompt: str, images: Iterable[MediaInput], *, aspect_ratio: str | None = None,

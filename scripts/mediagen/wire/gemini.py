@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from mediagen.ops.inputs import MediaInput
-from mediagen.wire.common import GenerationOutcome, MediaPayload
+from mediagen.wire.common import GenerationOutcome, MediaInput, MediaPayload
 
 PERSON_GENERATION = {"allow_all": "ALLOW_ALL", "allow_adult": "ALLOW_ADULT", "dont_allow": "ALLOW_NONE",
                      "allow_none": "ALLOW_NONE"}

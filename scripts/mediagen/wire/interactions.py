@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mediagen.ops.inputs import MediaInput
-from mediagen.wire.common import GenerationOutcome, MediaPayload
+from mediagen.wire.common import GenerationOutcome, MediaInput, MediaPayload
 
 RUNNING_STATES = frozenset({"in_progress", "queued"})
 FAILED_STATES = frozenset({"failed", "incomplete", "cancelled", "budget_exceeded", "requires_action"})

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mediagen.ops.inputs import MediaInput
-from mediagen.wire.common import GenerationOutcome, MediaPayload
+from mediagen.wire.common import GenerationOutcome, MediaInput, MediaPayload
 
 VERTEX_ONLY_PARAMS = ("seed", "generateAudio", "storageUri", "resizeMode", "compressionQuality")
 
