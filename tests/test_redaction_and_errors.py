@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 from mediagen.core import errors
 from mediagen.transport.http_errors import error_for_status, parse_error_body, parse_duration
@@ -66,3 +68,13 @@ def test_exit_code_table_is_distinct() -> None:
     assert len(values) == len(set(values))
     assert errors.exit_code_for(KeyboardInterrupt()) == 130
     assert errors.exit_code_for(ValueError()) == 1
+
+
+def test_readme_exit_code_table_is_the_enum() -> None:
+    from mediagen.core.errors import EXIT_CODE_MEANINGS, ExitCode
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Exit codes", 1)[1].split("\n## ", 1)[0]
+    rows = {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d+) \| (.+) \|$", section, re.MULTILINE)}
+    assert set(EXIT_CODE_MEANINGS) == set(ExitCode)
+    assert rows == {int(code): text for code, text in EXIT_CODE_MEANINGS.items()}

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from mediagen.config.settings import process_env
 from mediagen.core.console import Console
 
 
@@ -16,6 +17,10 @@ class Context:
     env: dict[str, str]
     console: Console
     cwd: Path = field(default_factory=Path.cwd)
+
+    def process_setting(self, key: str) -> str | None:
+        """A process variable (``config.settings.PROCESS_ENV_VARS``) from this context's environment."""
+        return process_env(self.env, key)
 
     @classmethod
     def of(cls, env: Mapping[str, str] | None, console: Console) -> Context:

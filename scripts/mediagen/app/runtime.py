@@ -4,12 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from mediagen.config.settings import Settings
+from mediagen.config.settings import Settings, process_env
 from mediagen.core.console import Console
 from mediagen.core.paths import user_cache_dir
 from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
 
-CATALOG_OVERRIDE_ENV = "MEDIAGEN_CATALOG_OVERRIDE"
 
 
 def make_transport(settings: Settings, console: Console) -> Transport:
@@ -27,5 +26,5 @@ def load_catalog(env: Mapping[str, str]) -> Any:
     """The model catalog, with the user's override file (``$MEDIAGEN_CATALOG_OVERRIDE``) merged in."""
     from mediagen.catalog import Catalog
 
-    override = env.get(CATALOG_OVERRIDE_ENV)
+    override = process_env(env, "catalog_override")
     return Catalog.load(override_path=Path(override) if override else None, cache_dir=user_cache_dir(env))

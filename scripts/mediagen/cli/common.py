@@ -111,7 +111,7 @@ def run_command(command: str, argv: list[str] | None, build: Callable[[TextIO], 
     stderr = stderr or sys.stderr
     console = Console(stderr)
     ctx = Context.of(env, console)
-    debug = bool(ctx.env.get("MEDIAGEN_DEBUG"))
+    debug = bool(ctx.process_setting("debug"))
     try:
         args = build(stdout).parse_args(argv)
         debug = debug or getattr(args, "debug", False)
@@ -152,12 +152,15 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-EXIT_CODES_HELP = """exit codes:
-  0 ok | 1 internal error | 2 usage or invalid request | 3 config/credentials
-  4 API rejected the request | 5 API/server failure after retries | 6 timeout
-  7 blocked by safety filters / no output | 8 job still running (resume with jobs.py)
-  9 over --max-cost | 130 interrupted
-stdout carries exactly one JSON document; progress goes to stderr."""
+def _exit_codes_help() -> str:
+    short = {code: text.split(" (")[0].split(":")[0] for code, text in errors.EXIT_CODE_MEANINGS.items()}
+    items = [f"{int(code)} {text}" for code, text in short.items()]
+    lines = ["  " + " | ".join(items[i:i + 3]) for i in range(0, len(items), 3)]
+    return ("exit codes:\n" + "\n".join(lines) +
+            "\nstdout carries exactly one JSON document; progress goes to stderr.")
+
+
+EXIT_CODES_HELP = _exit_codes_help()
 
 
 def read_prompt(args: argparse.Namespace, stdin: TextIO, *, required: bool = True) -> str:

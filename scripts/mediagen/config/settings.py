@@ -26,7 +26,6 @@ from mediagen.core.redaction import MASK, register_secret
 from mediagen.core.resources import SCHEMAS_DIR
 from mediagen.core.yamlfile import read_yaml
 
-CONFIG_ENV = "MEDIAGEN_CONFIG"
 CONFIG_FILENAME = "mediagen.yaml"
 SCHEMA_PATH = SCHEMAS_DIR / "config.schema.json"
 
@@ -52,6 +51,28 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "poll_first_s": ("MEDIAGEN_POLL_FIRST_S",),
     "poll_interval_s": ("MEDIAGEN_POLL_INTERVAL_S",),
 }
+
+# Variables the process reads by name rather than as settings (declared here too, so this module lists
+# every variable mediagen reads; OS variables such as HOME or APPDATA are read only by core.paths).
+PROCESS_ENV_VARS: dict[str, str] = {
+    "config": "MEDIAGEN_CONFIG",                      # the config file
+    "catalog_override": "MEDIAGEN_CATALOG_OVERRIDE",  # a YAML file merged over presets/models.yaml
+    "debug": "MEDIAGEN_DEBUG",                        # tracebacks on stderr, as --debug
+    "mcp_log_level": "MEDIAGEN_MCP_LOG_LEVEL",        # the MCP server's log level
+}
+CONFIG_ENV = PROCESS_ENV_VARS["config"]
+
+
+def process_env(env: Mapping[str, str], key: str) -> str | None:
+    """The value of one of ``PROCESS_ENV_VARS`` (None when unset or empty)."""
+    value = env.get(PROCESS_ENV_VARS[key])
+    return value if _is_set(value) else None
+
+
+def all_env_names() -> set[str]:
+    """Every environment variable name mediagen reads (settings and process variables)."""
+    return {name for names in ENV_VARS.values() for name in names} | set(PROCESS_ENV_VARS.values())
+
 
 CODE_DEFAULTS: dict[str, Any] = {
     "backend": "auto",
@@ -166,7 +187,7 @@ class Settings:
 
 def find_config(env: Mapping[str, str], explicit: str | None = None, cwd: Path | None = None) -> Path | None:
     """The config file to use: ``--config``, then ``$MEDIAGEN_CONFIG``, ``./mediagen.yaml``, the user dir."""
-    chosen = explicit or env.get(CONFIG_ENV)
+    chosen = explicit or process_env(env, "config")
     if chosen:
         path = Path(chosen).expanduser()
         if not path.is_file():

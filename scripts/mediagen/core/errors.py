@@ -12,19 +12,38 @@ from typing import Any
 
 
 class ExitCode(enum.IntEnum):
-    """The one exit-code table shared by every script (documented in README)."""
+    """The one exit-code table shared by every script (README's table is tested against it)."""
 
     OK = 0
     INTERNAL = 1          # a bug in mediagen
     USAGE = 2             # bad flags, or a request the catalog says cannot work
-    CONFIG = 3            # configuration, credentials, catalog or preset files
+    CONFIG = 3            # configuration, credentials, catalog or preset files, missing local tools
     API_REJECTED = 4      # the API refused the request (4xx other than 429)
-    API_FAILED = 5        # server errors, network failures, quota, after retries
+    API_FAILED = 5        # server errors, network failures, quota, unreadable replies, after retries
     TIMEOUT = 6           # an HTTP timeout
     BLOCKED = 7           # finished, but safety filters (or the model) gave no output
     STILL_RUNNING = 8     # a job is still running; resume it with jobs.py
-    OVER_BUDGET = 9       # refused before sending: the estimate is over --max-cost
+    OVER_BUDGET = 9       # refused before sending: over the max cost, or not approved
+    PAID_NOT_SAVED = 10   # Google answered (and billed) but the result could not be written where asked
+    DRIFT = 11            # check_api.py --drift found the catalog out of step with what Google serves
     INTERRUPTED = 130     # Ctrl-C
+
+
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "ok",
+    ExitCode.INTERNAL: "internal error (a bug: rerun with `--debug`)",
+    ExitCode.USAGE: "usage, or a request the catalog says cannot work (the message names the fix)",
+    ExitCode.CONFIG: "configuration, credentials, or a missing local tool (ffmpeg)",
+    ExitCode.API_REJECTED: "the API rejected the request (4xx other than 429)",
+    ExitCode.API_FAILED: "API/server failure after the allowed retries (5xx, 429, network, unreadable reply)",
+    ExitCode.TIMEOUT: "timeout",
+    ExitCode.BLOCKED: "blocked by safety filters, or no output",
+    ExitCode.STILL_RUNNING: "a job is still running (resume with `jobs.py wait JOB`)",
+    ExitCode.OVER_BUDGET: "refused before sending: the estimate is over `--max-cost`, or approval is needed",
+    ExitCode.PAID_NOT_SAVED: "paid but not saved: the result is in the rescue folder the error names",
+    ExitCode.DRIFT: "`check_api.py --drift` found catalog drift",
+    ExitCode.INTERRUPTED: "interrupted",
+}
 
 
 class MediagenError(Exception):

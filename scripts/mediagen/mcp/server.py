@@ -23,6 +23,8 @@ from typing import Any
 
 from mediagen import __version__
 from mediagen.app.choices import field_choices
+from mediagen.app.context import Context
+from mediagen.core.console import Console
 from mediagen.core import errors
 from mediagen.mcp.runs import Runs
 from mediagen.mcp.schema import ToolSpec
@@ -128,7 +130,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--http", action="store_true", help="Serve streamable HTTP on 127.0.0.1 instead of stdio.")
     parser.add_argument("--port", type=int, default=8765, help="Port for --http (default 8765); path /mcp.")
-    parser.add_argument("--log-level", default=os.environ.get("MEDIAGEN_MCP_LOG_LEVEL", "INFO"),
+    default_level = Context.of(None, Console(sys.stderr)).process_setting("mcp_log_level") or "INFO"
+    parser.add_argument("--log-level", default=default_level,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="Log level (stderr).")
     return parser.parse_args(argv)
 

@@ -1,7 +1,6 @@
-"""Network I/O happens only in ``mediagen.transport``, and its bounded fetch cannot be held by a slow server."""
+"""The transport's bounded fetch cannot be held by a slow server (the import boundary: test_architecture)."""
 from __future__ import annotations
 
-import ast
 import http.server
 import threading
 import time
@@ -17,67 +16,6 @@ from mediagen.transport.http import ResponseTooLarge, Transport
 PACKAGE = Path(__file__).resolve().parents[1] / "scripts" / "mediagen"
 NETWORK_MODULES = ("requests", "urllib3", "http.client", "socket", "urllib.request", "google.auth.transport")
 ALLOWED_FOLDER = "transport"
-
-
-# -- the import scan ------------------------------------------------------------------
-
-def _is_network(module: str) -> bool:
-    return any(module == name or module.startswith(name + ".") for name in NETWORK_MODULES)
-
-
-def _imported(node: ast.AST) -> list[str]:
-    """Every module name an import statement (or a literal dynamic import) can bring in."""
-    if isinstance(node, ast.Import):
-        return [alias.name for alias in node.names]
-    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-        return [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
-    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
-        func = node.func
-        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-        if name in ("__import__", "import_module") and isinstance(node.args[0].value, str):
-            return [node.args[0].value]
-    return []
-
-
-def network_imports(package: Path) -> list[str]:
-    """``path:line module`` for each network import under ``package`` outside its transport folder."""
-    found = []
-    for path in sorted(package.rglob("*.py")):
-        relative = path.relative_to(package)
-        if relative.parts[0] == ALLOWED_FOLDER:
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in ast.walk(tree):         # walks function bodies too: lazy imports count
-            modules = sorted({m for m in _imported(node) if _is_network(m)})
-            found += [f"{relative.as_posix()}:{node.lineno} {m}" for m in modules[:1]]
-    return found
-
-
-def test_network_libraries_are_imported_only_in_the_transport() -> None:
-    assert (PACKAGE / ALLOWED_FOLDER / "http.py").is_file()
-    assert network_imports(PACKAGE) == []
-
-
-def test_the_scan_catches_violations(tmp_path: Path) -> None:
-    files = {
-        "transport/http.py": "import requests\nimport urllib3\n",
-        "wire/urls.py": "from urllib.parse import quote\nimport http\nimport email.utils\n",
-        "ops/lazy.py": "def get(url):\n    import requests\n    return requests.get(url)\n",
-        "ops/client.py": "from http import client\n",
-        "config/auth.py": "from google.auth.transport.requests import Request\nimport google.auth.exceptions\n",
-        "core/net.py": "import socket, json\n",
-        "ops/opener.py": "import importlib\n\nmod = importlib.import_module('urllib.request')\n",
-    }
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
-    assert network_imports(tmp_path) == [
-        "config/auth.py:1 google.auth.transport.requests",
-        "core/net.py:1 socket",
-        "ops/client.py:1 http.client",
-        "ops/lazy.py:2 requests",
-        "ops/opener.py:3 urllib.request",
-    ]
 
 
 # -- a deliberately bad server ---------------------------------------------------------
