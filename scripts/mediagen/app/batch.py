@@ -25,6 +25,7 @@ from mediagen.ops.jobstore import store_for
 from mediagen.ops.ledger import ledger_for
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, RetryPolicy
+from mediagen.transport.limiter import AdaptiveLimiter
 from mediagen.wire import batch as batch_wire
 
 SHOWN_SETTINGS = ("model", "aspect_ratio", "image_size", "count", "negative_prompt", "seed", "person_generation",
@@ -246,8 +247,8 @@ def _run(request: BatchRequest, ctx: Context, plan: batch.BatchPlan, selection: 
     return _finish(plan, request, outcomes, job_ids, cost)
 
 
-def _limiter(request: BatchRequest, ctx: Context) -> batch.AdaptiveLimiter:
-    return batch.AdaptiveLimiter(request.concurrency, request.rate, notify=ctx.console.info)
+def _limiter(request: BatchRequest, ctx: Context) -> AdaptiveLimiter:
+    return AdaptiveLimiter(request.concurrency, request.rate, notify=ctx.console.info)
 
 
 def _submit_options(request: BatchRequest) -> batch_api.SubmitOptions:

@@ -27,7 +27,7 @@ from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
 from mediagen.ops import files_api
-from mediagen.ops.batch import BatchItem, ResultsFile
+from mediagen.ops.batch.planning import BatchItem, ResultsFile
 from mediagen.ops.images import PARAM_KEYS, ImagePlan
 from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger
