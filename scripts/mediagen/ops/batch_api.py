@@ -289,10 +289,8 @@ def _first_poll_delay(record: dict[str, Any], clock: BatchClock, first_s: float)
 
 
 def _stats_text(state: batch_wire.BatchState) -> str:
-    stats = state.stats or {}
-    total = stats.get("requestCount")
-    done = int(stats.get("successfulRequestCount") or 0) + int(stats.get("failedRequestCount") or 0)
-    return f"({done}/{total} requests done)" if total else ""
+    total = state.requests_total
+    return f"({state.requests_done}/{total} requests done)" if total else ""
 
 
 def poll(record: dict[str, Any], settings: Settings, transport: Transport,
@@ -311,13 +309,12 @@ def _recover_handle(record: dict[str, Any], store: JobStore, settings: Settings,
     job_id = record["job_id"]
     if record.get("create_sent"):
         url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], "batches")
-        listing = transport.send_json(HttpRequest("GET", url, params={"pageSize": "100"}, label="batches.list"),
+        listing = transport.send_json(HttpRequest("GET", url, params=batch_wire.list_params(), label="batches.list"),
                                       choice.credential.auth)
-        for operation in listing.get("operations") or listing.get("batches") or []:
-            meta = operation.get("metadata") or operation
-            if meta.get("displayName") == job_id and operation.get("name"):
-                return store.update(job_id, state="running", handle=operation["name"],
-                                    submitted_epoch=record.get("submitted_epoch") or time.time())
+        name = batch_wire.named_batch(listing, job_id)
+        if name:
+            return store.update(job_id, state="running", handle=name,
+                                submitted_epoch=record.get("submitted_epoch") or time.time())
     sent = "may or may not have reached Google" if record.get("create_sent") else "was never sent"
     raise errors.GenerationFailed(f"job {job_id} has no batch name (state {record.get('state')}): its create call "
                                   f"{sent}, and no batch named {job_id} is listed",
@@ -556,8 +553,9 @@ def cancel(record: dict[str, Any], store: JobStore, settings: Settings, transpor
     if record.get("handle"):
         choice = resume_choice(record, settings)
         url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"],
-                                   f"{record['handle']}:cancel")
-        transport.send_json(HttpRequest("POST", url, json={}, label="batches.cancel"), choice.credential.auth)
+                                   batch_wire.cancel_path(record["handle"]))
+        transport.send_json(HttpRequest("POST", url, json=batch_wire.cancel_body(), label="batches.cancel"),
+                            choice.credential.auth)
         remote = True
     error = {"type": "cancelled", "message": f"batch job {record['job_id']} was cancelled",
              "hint": "Rerun batch_gen.py with --retry-failed to send these items again."}

@@ -360,7 +360,7 @@ def _actual_cost(plan: ImagePlan, saved: list[dict[str, Any]], results: list[Cal
     blocked_input = 0.0
     for result in results:
         if result.outcome is not None and result.outcome.blocked and input_price:
-            tokens = result.outcome.usage.get("promptTokenCount") or 0
+            tokens = gemini_wire.prompt_token_count(result.outcome.usage)
             blocked_input += tokens * input_price / 1_000_000
     return round(per_image * len(saved) + blocked_input, 6)
 

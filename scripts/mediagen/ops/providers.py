@@ -18,9 +18,6 @@ from mediagen.wire import veo as veo_wire
 from mediagen.wire.blobs import read_json_stream
 from mediagen.wire.common import GenerationOutcome
 
-GRPC_NAMES = {1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
-              7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION", 13: "INTERNAL",
-              14: "UNAVAILABLE", 16: "UNAUTHENTICATED"}
 
 
 @dataclass
@@ -94,10 +91,11 @@ class OmniProvider:
         return endpoints.vertex_interactions_url(project=project, override=settings.get("vertex_base_url"))
 
     def handle(self, doc: dict[str, Any]) -> str:
-        if not doc.get("id"):
+        interaction = omni_wire.interaction_id(doc)
+        if not interaction:
             raise errors.ServerError("the interaction create call returned no id",
                                      "Nothing to resume; check the project before retrying.")
-        return str(doc["id"])
+        return interaction
 
     def poll_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest:
         backend = job["backend"]
@@ -111,24 +109,19 @@ class OmniProvider:
             return PollResult(False, state.status)
         if state.failed:
             error = state.errors[0] if state.errors else {"message": f"interaction {state.status}"}
-            blocked = any(_is_safety(e) for e in state.errors)
+            blocked = any(omni_wire.is_safety_error(e) for e in state.errors)
             return PollResult(True, "blocked" if blocked else "failed", outcome=state.outcome, error=error)
         return PollResult(True, "succeeded", outcome=state.outcome)
 
     def cancel_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest | None:
         poll = self.poll_request(job, settings)
-        return HttpRequest("POST", f"{poll.url}/cancel", json={}, label="interactions.cancel")
-
-
-def _is_safety(error: dict[str, Any]) -> bool:
-    text = f"{error.get('code', '')} {error.get('message', '')}".lower()
-    return any(word in text for word in ("safety", "blocked", "prohibited", "responsible ai", "filtered"))
+        return HttpRequest("POST", omni_wire.cancel_url(poll.url), json=omni_wire.cancel_body(),
+                           label="interactions.cancel")
 
 
 def describe_operation_error(error: dict[str, Any]) -> tuple[str, str]:
     """A message and a hint for a finished-with-error operation (gRPC integer or string codes)."""
-    code = error.get("code")
-    name = GRPC_NAMES.get(code, str(code)) if isinstance(code, int) else str(code or "error")
+    name = veo_wire.error_code_name(error)
     message = f"generation failed ({name}): {error.get('message', '')}".strip()
     hints = {
         "INVALID_ARGUMENT": "A parameter was refused: check the mode, duration and resolution rules "
