@@ -11,6 +11,7 @@ from typing import Any
 
 from mediagen.config.settings import Settings
 from mediagen.core import errors
+from mediagen.ops.jobstore import VideoJob
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import endpoints
 from mediagen.wire import interactions as omni_wire
@@ -57,17 +58,17 @@ class VeoProvider:
                                      details={"keys": sorted(doc)})
         return name
 
-    def poll_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest:
-        name = job["handle"]
-        if job["backend"]["name"] == "gemini-api":
+    def poll_request(self, job: VideoJob, settings: Settings) -> HttpRequest:
+        name = str(job.handle)
+        if job.backend["name"] == "gemini-api":
             url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], name)
             return HttpRequest("GET", url, label="operations.get")
         resource = veo_wire.fetch_operation_resource(name)
-        host = endpoints.vertex_host(job.get("location") or "us-central1", settings.get("vertex_base_url"))
+        host = endpoints.vertex_host(job.location or "us-central1", settings.get("vertex_base_url"))
         return HttpRequest("POST", f"{host}/{endpoints.VERTEX_VERSION}/{resource}:fetchPredictOperation",
                            json=veo_wire.fetch_operation_body(name), label="fetchPredictOperation")
 
-    def poll(self, job: dict[str, Any], settings: Settings, transport: Transport, auth: Any) -> PollResult:
+    def poll(self, job: VideoJob, settings: Settings, transport: Transport, auth: Any) -> PollResult:
         state = veo_wire.parse_operation(_stream_json(transport, self.poll_request(job, settings), auth))
         if not state.done:
             return PollResult(False, "running")
@@ -75,7 +76,7 @@ class VeoProvider:
             return PollResult(True, "failed", error=state.error)
         return PollResult(True, "succeeded", outcome=state.outcome)
 
-    def cancel_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest | None:
+    def cancel_request(self, job: VideoJob, settings: Settings) -> HttpRequest | None:
         return None      # Google documents no cancel for Veo operations
 
 
@@ -97,13 +98,13 @@ class OmniProvider:
                                      "Nothing to resume; check the project before retrying.")
         return interaction
 
-    def poll_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest:
-        backend = job["backend"]
-        project = None if job.get("express") else backend.get("project_id")
-        url = f"{self.collection_url(backend['name'], settings, project)}/{job['handle']}"
+    def poll_request(self, job: VideoJob, settings: Settings) -> HttpRequest:
+        backend = job.backend
+        project = None if job.express else backend.get("project_id")
+        url = f"{self.collection_url(backend['name'], settings, project)}/{job.handle}"
         return HttpRequest("GET", url, label="interactions.get")
 
-    def poll(self, job: dict[str, Any], settings: Settings, transport: Transport, auth: Any) -> PollResult:
+    def poll(self, job: VideoJob, settings: Settings, transport: Transport, auth: Any) -> PollResult:
         state = omni_wire.parse_interaction(_stream_json(transport, self.poll_request(job, settings), auth))
         if not state.done:
             return PollResult(False, state.status)
@@ -113,7 +114,7 @@ class OmniProvider:
             return PollResult(True, "blocked" if blocked else "failed", outcome=state.outcome, error=error)
         return PollResult(True, "succeeded", outcome=state.outcome)
 
-    def cancel_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest | None:
+    def cancel_request(self, job: VideoJob, settings: Settings) -> HttpRequest | None:
         poll = self.poll_request(job, settings)
         return HttpRequest("POST", omni_wire.cancel_url(poll.url), json=omni_wire.cancel_body(),
                            label="interactions.cancel")

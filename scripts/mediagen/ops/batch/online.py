@@ -18,7 +18,7 @@ from mediagen.core.console import Console
 from mediagen.ops.batch.planning import BatchItem, ItemConsole, ResultsFile
 from mediagen.ops.batch.summary import ItemOutcome
 from mediagen.ops.images import ImagePlan, run_images
-from mediagen.ops.jobstore import JobStore, new_job_id
+from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, new_job_id
 from mediagen.ops.ledger import Ledger
 from mediagen.ops.output import read_sidecar, write_sidecar
 from mediagen.ops.videojobs import submit, wait
@@ -136,7 +136,7 @@ def _annotate_sidecars(files: list[str], item: BatchItem) -> None:
         path = Path(name)
         sidecar = read_sidecar(path)
         if sidecar is not None:
-            sidecar["batch"] = {"key": item.key, "line": item.line, "index": item.index, "via": "online"}
+            sidecar.set(batch={"key": item.key, "line": item.line, "index": item.index, "via": "online"})
             write_sidecar(path, sidecar)
 
 
@@ -146,13 +146,13 @@ def _video_item(item: BatchItem, run: OnlineRun, job_id: str | None = None) -> I
     run.results.append(item.entry("submitting", job_id=job_id))
     quiet = ItemConsole(run.console, f"line {item.line}")
     try:
-        record = submit(item.plan, run.store, run.ledger, run.paced(), quiet, output_target=item.output_target,
-                        job_id=job_id)
+        submitted = submit(item.plan, run.store, run.ledger, run.paced(), quiet,
+                           output_target=item.output_target, job_id=job_id)
     except errors.MediagenError as exc:
         error = exc.to_dict()
         run.results.append(item.entry("failed", job_id=job_id, error=error, retryable=_retryable(error)))
         return ItemOutcome(item, "failed", job_id=job_id, error=error)
-    return _wait_video(item, run, job_id, record.pop("_initial", None))
+    return _wait_video(item, run, job_id, submitted.initial)
 
 
 def _resume_video(item: BatchItem, run: OnlineRun, job_id: str) -> ItemOutcome:
@@ -160,7 +160,7 @@ def _resume_video(item: BatchItem, run: OnlineRun, job_id: str) -> ItemOutcome:
     if not (run.store.path(job_id)).is_file():
         return _video_item(item, run, job_id)     # killed before the record: nothing was sent
     record = run.store.get(job_id)
-    if not record.get("handle") and record.get("state") not in ("succeeded", "blocked", "failed", "cancelled"):
+    if not record.handle and record.state not in TERMINAL_STATES:
         error = {"type": "unknown", "message": f"job {job_id} was interrupted during its create request",
                  "hint": "It may or may not have started; mediagen will not send it again. Check AI Studio / "
                          "the Cloud console, then delete its line from batch-results.jsonl to resend."}
