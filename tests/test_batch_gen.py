@@ -16,6 +16,7 @@ from mediagen.ops import batch
 from mediagen.cli.batch_gen import main
 from mediagen.cli.jobs import main as jobs_main
 from mediagen.core.errors import UsageError
+from mediagen.transport.limiter import AdaptiveLimiter
 from tests.conftest import GEMINI_KEY, ROOT
 
 FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.02"}
@@ -200,7 +201,7 @@ def test_429s_lower_the_pace_and_lose_nothing(run, fake, env, tmp_path) -> None:
 
 def test_limiter_paces_to_the_observed_rate() -> None:
     now = [0.0]
-    limiter = batch.AdaptiveLimiter(8, clock=lambda: now[0], margin_s=0.0)
+    limiter = AdaptiveLimiter(8, clock=lambda: now[0], margin_s=0.0)
     starts = [limiter.pace() for _ in range(5)]
     for start in starts[3:]:
         limiter.throttled(start, 1.0)
@@ -215,17 +216,17 @@ def test_limiter_paces_to_the_observed_rate() -> None:
     limiter.throttled(limiter.pace(), 30.0)                           # a per-minute quota: everyone holds
     assert limiter._wait_time(2.5, 0.0) == pytest.approx(30.0)
     assert limiter.limit == 3
-    late = batch.AdaptiveLimiter(8, clock=lambda: now[0], margin_s=0.0)
+    late = AdaptiveLimiter(8, clock=lambda: now[0], margin_s=0.0)
     old = late.pace()                     # started long ago, still unanswered: the server may count it late
     now[0] = 5.0
     late.throttled(late.pace(), 1.0)
     assert late.limit == 1 and not old.answered
-    late2 = batch.AdaptiveLimiter(8, clock=lambda: now[0], margin_s=0.0)
+    late2 = AdaptiveLimiter(8, clock=lambda: now[0], margin_s=0.0)
     late2.pace(), late2.pace()
     now[0] = 9.0
     late2.throttled(late2.pace(), 1.0)
     assert late2.limit == 2                                           # the two unanswered ones still count
-    fixed = batch.AdaptiveLimiter(4, rate=0.5, clock=lambda: now[0], margin_s=0.0)
+    fixed = AdaptiveLimiter(4, rate=0.5, clock=lambda: now[0], margin_s=0.0)
     fixed.pace()
     assert fixed._wait_time(now[0], 0.0) == pytest.approx(2.0)
 

@@ -21,10 +21,11 @@ from mediagen.config.credentials import placeholder_headers
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.ops import batch, batch_api
-from mediagen.ops.jobstore import store_for
+from mediagen.ops.jobstore import BatchJob, store_for
 from mediagen.ops.ledger import ledger_for
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, RetryPolicy
+from mediagen.transport.limiter import AdaptiveLimiter
 from mediagen.wire import batch as batch_wire
 
 SHOWN_SETTINGS = ("model", "aspect_ratio", "image_size", "count", "negative_prompt", "seed", "person_generation",
@@ -124,7 +125,7 @@ def _split_jobs(selection: batch.Selection, store: Any) -> tuple[dict[str, list[
             else:
                 selection.pending.extend(items)
             continue
-        kind = store.get(job_id).get("kind")
+        kind = store.get(job_id).kind
         (batch_jobs if kind == batch_api.RECORD_KIND else video_jobs)[job_id] = items
     selection.pending.sort(key=lambda i: i.index)
     return batch_jobs, video_jobs
@@ -241,13 +242,13 @@ def _run(request: BatchRequest, ctx: Context, plan: batch.BatchPlan, selection: 
                 job_ids += [job_id] if job_id else []
                 outcomes += [batch.ItemOutcome(i, "failed", job_id=job_id, error=exc.to_dict()) for i in items]
                 continue
-            job_ids.append(record["job_id"])
-            outcomes += _batch_outcomes(record["job_id"], items, request, ctx, store, settings, transport, ledger)
+            job_ids.append(record.job_id)
+            outcomes += _batch_outcomes(record.job_id, items, request, ctx, store, settings, transport, ledger)
     return _finish(plan, request, outcomes, job_ids, cost)
 
 
-def _limiter(request: BatchRequest, ctx: Context) -> batch.AdaptiveLimiter:
-    return batch.AdaptiveLimiter(request.concurrency, request.rate, notify=ctx.console.info)
+def _limiter(request: BatchRequest, ctx: Context) -> AdaptiveLimiter:
+    return AdaptiveLimiter(request.concurrency, request.rate, notify=ctx.console.info)
 
 
 def _submit_options(request: BatchRequest) -> batch_api.SubmitOptions:
@@ -270,7 +271,7 @@ def _batch_outcomes(job_id: str, items: list[batch.BatchItem], request: BatchReq
         return [batch.ItemOutcome(i, "running", job_id=job_id) for i in items]
     except errors.MediagenError as exc:
         error = exc.to_dict()
-    recorded = {i["key"]: i for i in store.get(job_id).get("items") or []}
+    recorded = {i["key"]: i for i in store.get(job_id, BatchJob).items or []}
     outcomes = []
     for item in items:
         entry = recorded.get(item.key) or {}

@@ -15,10 +15,11 @@ from mediagen.app.runtime import make_transport
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.ops import batch_api
-from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, store_for
+from mediagen.ops.jobstore import TERMINAL_STATES, BatchJob, JobRecord, JobStore, store_for
 from mediagen.ops.ledger import ledger_for
+from mediagen.ops.lro import resume_choice
 from mediagen.ops.providers import provider_for
-from mediagen.ops.videojobs import outcome_of, resume_choice, wait
+from mediagen.ops.videojobs import outcome_of, wait
 from mediagen.ops.videos import DEFAULT_WAIT_TIMEOUT_S
 
 SHOWN_SETTINGS = ("backend", "project_id", "location", "poll_first_s", "poll_interval_s")
@@ -33,16 +34,16 @@ def job_command(query: JobQuery, ctx: Context) -> Outcome:
     if query.action == "list":
         return list_jobs(query, store)
     record = _record(query, store)
-    if record.get("kind") == batch_api.RECORD_KIND:        # Gemini Batch API image jobs (batch_gen.py)
+    if isinstance(record, BatchJob):        # Gemini Batch API image jobs (batch_gen.py)
         transport = make_transport(settings, ctx.console)
         return Outcome(batch_api.job_command(query.action, record, store, settings, transport, ctx.console,
                                              wait_timeout=query.wait_timeout, ledger=ledger_for(settings)))
     if query.action == "cancel":
         return cancel(record, store, settings, ctx)
-    if record.get("state") in TERMINAL_STATES:
+    if record.state in TERMINAL_STATES:
         return _video_outcome(outcome_of(record))
     timeout = _timeout(query)
-    document = wait(record["job_id"], store, settings, make_transport(settings, ctx.console), ctx.console,
+    document = wait(record.job_id, store, settings, make_transport(settings, ctx.console), ctx.console,
                     timeout_s=timeout, ledger=ledger_for(settings), poll_now=query.action != "wait")
     return _video_outcome(document)
 
@@ -52,14 +53,14 @@ def get_video(query: JobQuery, ctx: Context) -> Outcome:
     settings = resolve(query, ctx, "video")
     store = store_for(settings)
     record = _record(query, store)
-    kind = record.get("kind") or "video"
+    kind = record.kind or "video"
     if kind != "video":         # the store is shared with other job kinds (e.g. image batches)
         raise errors.UsageError(f"job {query.job_id} is a {kind} job, not a video job",
                                 f"Check it with scripts/jobs.py status {query.job_id}.")
     seconds = DEFAULT_WAIT_SECONDS if query.wait_seconds is None else query.wait_seconds
     ctx.console.progress(f"job {query.job_id}: checking", 0.0)
     try:
-        document = wait(record["job_id"], store, settings, make_transport(settings, ctx.console), ctx.console,
+        document = wait(record.job_id, store, settings, make_transport(settings, ctx.console), ctx.console,
                         timeout_s=max(0.0, min(MAX_WAIT_SECONDS, seconds)), ledger=ledger_for(settings),
                         poll_now=True)
     except errors.StillRunning as exc:
@@ -77,33 +78,34 @@ def list_jobs(query: JobQuery, store: JobStore) -> Outcome:
     return Outcome({"store": str(store.folder), "jobs": jobs})
 
 
-def cancel(record: dict[str, Any], store: JobStore, settings: Settings, ctx: Context) -> Outcome:
+def cancel(record: JobRecord, store: JobStore, settings: Settings, ctx: Context) -> Outcome:
     """Cancel where the API allows it (Omni interactions); Veo offers no cancel, so the job is forgotten."""
-    if record.get("state") in TERMINAL_STATES:
-        return Outcome({**summary(record), "cancelled": False, "reason": f"job already {record['state']}"})
-    provider = provider_for(record["model"].get("family"), record["model"]["id"])
-    request = provider.cancel_request(record, settings) if record.get("handle") else None
+    if record.state in TERMINAL_STATES:
+        return Outcome({**summary(record), "cancelled": False, "reason": f"job already {record.state}"})
+    provider = provider_for(record.model.get("family"), record.model["id"])
+    request = provider.cancel_request(record, settings) if record.handle else None
     if request is not None:
-        make_transport(settings, ctx.console).send_json(request, resume_choice(record, settings).credential.auth)
+        auth = resume_choice(record, settings, "video").credential.auth
+        make_transport(settings, ctx.console).send_json(request, auth)
     else:
         ctx.console.warn("Google offers no cancel for Veo operations: the job is forgotten locally, but the "
                          "operation may still finish and be billed")
-    record = store.update(record["job_id"], state="cancelled")
+    record = store.update(record.job_id, state="cancelled")
     return Outcome({**summary(record), "cancelled": True, "cancelled_remotely": request is not None})
 
 
-def summary(record: dict[str, Any]) -> dict[str, Any]:
+def summary(record: JobRecord) -> dict[str, Any]:
     """One line of ``jobs.py list``."""
-    prompt = record.get("prompt") or ""
-    return {"job_id": record["job_id"], "state": record.get("state"), "created": record.get("created"),
-            "model": (record.get("model") or {}).get("id"), "mode": record.get("mode"),
-            "backend": record.get("backend"), "prompt": prompt[:80],
-            "outputs": [o.get("path") for o in record.get("outputs") or []],
-            "estimate_usd": (record.get("estimate") or {}).get("estimate_usd"),
-            "actual_usd": record.get("actual_usd")}
+    prompt = record.prompt or ""
+    return {"job_id": record.job_id, "state": record.state, "created": record.created,
+            "model": (record.model or {}).get("id"), "mode": record.mode,
+            "backend": record.backend, "prompt": prompt[:80],
+            "outputs": [o.get("path") for o in record.outputs or []],
+            "estimate_usd": (record.estimate or {}).get("estimate_usd"),
+            "actual_usd": record.actual_usd}
 
 
-def _record(query: JobQuery, store: JobStore) -> dict[str, Any]:
+def _record(query: JobQuery, store: JobStore) -> JobRecord:
     if not query.job_id:
         raise errors.UsageError(f"jobs.py {query.action} needs a job id", "Run jobs.py list to see job ids.")
     return store.get(query.job_id)

@@ -16,8 +16,8 @@ def with_summaries(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for item in items:
         entry = dict(item)
         sidecar = read_sidecar(Path(item["path"])) if item.get("path") else None
-        if sidecar:
-            entry["sidecar_summary"] = sidecar_summary(sidecar)
+        if sidecar is not None:
+            entry["sidecar_summary"] = sidecar_summary(sidecar.to_json())
         shown.append(entry)
     return shown
 

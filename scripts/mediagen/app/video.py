@@ -70,8 +70,8 @@ def start(request: VideoRequest, ctx: Context) -> Started | Outcome:
     if free is not None:
         return Outcome(free)
     store, ledger = store_for(plan.settings), ledger_for(plan.settings)
-    record = submit(plan, store, ledger, transport, ctx.console)
-    return Started(plan, record["job_id"], store, ledger, transport, record.pop("_initial", None))
+    submitted = submit(plan, store, ledger, transport, ctx.console)
+    return Started(plan, submitted.job_id, store, ledger, transport, submitted.initial)
 
 
 def finished(started: Started, ctx: Context, timeout_s: float) -> Outcome:

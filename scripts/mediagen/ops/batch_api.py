@@ -7,7 +7,8 @@ under 20 MB, else as a JSONL file uploaded through the Files API. Every
 request carries a key ``<item key>-<n>``, so each answer maps back to its input
 line. ``finish`` runs under the job's lock: results (inlined, or the responses
 file streamed to disk) are split into files with sidecars, one results-file
-line per item, the ledger entry, and the record's final state.
+line per item, the ledger entry, and the record's final state. The
+submit/poll/finish skeleton is ``mediagen.ops.lro``, shared with video jobs.
 
 The Batch API bills 50% of the standard price; the estimate with and without
 the discount travels in the record and every output.
@@ -22,16 +23,16 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mediagen import __version__
-from mediagen.config.credentials import BackendChoice, choose_backend
-from mediagen.config.settings import Layer, Settings
+from mediagen.config.credentials import BackendChoice
+from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
-from mediagen.ops import files_api
-from mediagen.ops.batch import BatchItem, ResultsFile
+from mediagen.ops import files_api, lro
+from mediagen.ops.batch.planning import BatchItem, ResultsFile
 from mediagen.ops.images import PARAM_KEYS, ImagePlan
-from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, new_job_id, now_iso
+from mediagen.ops.jobstore import TERMINAL_STATES, BatchJob, JobStore, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger
-from mediagen.ops.output import OutputPlan, release, write_sidecar
+from mediagen.ops.output import OutputPlan, Sidecar, release, write_sidecar
 from mediagen.ops.payloads import save_payload
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, Transport
@@ -44,26 +45,10 @@ from mediagen.wire.common import GenerationOutcome
 RECORD_KIND = "image-batch"
 INLINE_LIMIT_BYTES = 20 * 1024 * 1024
 FIRST_POLL_S = 5.0
+# Batch jobs take minutes to hours: a poll every 10 s for a minute, 30 s up to ten minutes, then 60 s.
+SCHEDULE = lro.Schedule(steps=((60.0, 10.0), (600.0, 30.0)), then=60.0)
 DEFAULT_WAIT_TIMEOUT_S = 480.0
 REMOTE_FAILURES = {"FAILED": "failed", "CANCELLED": "cancelled", "EXPIRED": "expired"}
-
-
-@dataclass
-class BatchClock:
-    """Injectable time for the poll loop."""
-
-    sleep: Callable[[float], None] = time.sleep
-    monotonic: Callable[[], float] = time.monotonic
-    wall: Callable[[], float] = time.time
-
-
-def poll_interval(since_first_s: float, fixed: float | None = None) -> float:
-    """Batch jobs take minutes to hours: every 10 s for a minute, 30 s up to ten minutes, then 60 s."""
-    if fixed:
-        return float(fixed)
-    if since_first_s < 60:
-        return 10.0
-    return 30.0 if since_first_s < 600 else 60.0
 
 
 # -- eligibility and prices ---------------------------------------------------------------
@@ -121,7 +106,7 @@ class SubmitOptions:
 
 
 def submit(items: list[BatchItem], catalog: Any, *, store: JobStore, ledger: Ledger, results: ResultsFile,
-           transport: Transport, console: Console, options: SubmitOptions) -> dict[str, Any]:
+           transport: Transport, console: Console, options: SubmitOptions) -> BatchJob:
     """Record the job, upload the input if needed, create the batch once, record its name."""
     plan = items[0].plan
     assert isinstance(plan, ImagePlan)
@@ -132,16 +117,13 @@ def submit(items: list[BatchItem], catalog: Any, *, store: JobStore, ledger: Led
         results.append(item.entry("submitting", job_id=job_id, via="batch-api"))
     record = store.create(_record(job_id, items, catalog, mode, results.path, options.source))
     ledger.append({"run_id": job_id, "command": "batch_gen", "status": "submitted", "model": plan.model_id,
-                   "backend": "gemini-api", "items": len(items), "estimate_usd": record["estimate"]["estimate_usd"]})
-    auth = plan.choice.credential.auth
-    body = _create_body(job_id, entries, mode, plan.settings, transport, auth, store, options, console)
-    url = model_method_url(plan.choice, plan.settings, plan.wire_id, "batchGenerateContent", None)
-    create = HttpRequest("POST", url, headers={"Content-Type": "application/json"}, json=body, billable=True,
-                         label=f"{plan.wire_id}:batchGenerateContent")
+                   "backend": "gemini-api", "items": len(items), "estimate_usd": record.estimate["estimate_usd"]})
+    body = _create_body(job_id, entries, mode, plan.settings, transport, plan.choice.credential.auth, store,
+                        options, console)
     store.update(job_id, create_sent=now_iso())
     console.info(f"job {job_id}: creating the batch ({len(entries)} request(s), {mode} input)")
     try:
-        doc = transport.send_json(create, auth)
+        doc = transport.send_json(_create_request(plan, body), plan.choice.credential.auth)
     except errors.MediagenError as exc:
         _create_failed(job_id, items, exc, store, ledger, results, record)
         raise
@@ -149,10 +131,16 @@ def submit(items: list[BatchItem], catalog: Any, *, store: JobStore, ledger: Led
     if not state.name:
         raise errors.ServerError("the batch create call returned no batch name",
                                  f"Check the batches list in AI Studio; job {job_id} will not be resent.")
-    record = store.update(job_id, state="running", handle=state.name, remote_state=state.state,
-                          submitted=now_iso(), submitted_epoch=time.time())
+    record = lro.record_accepted(store, job_id, state.name, remote_state=state.state)
     console.info(f"job {job_id}: accepted as {state.name}")
     return record
+
+
+def _create_request(plan: ImagePlan, body: dict[str, Any]) -> HttpRequest:
+    """The one billable ``batchGenerateContent`` call (never resent)."""
+    url = model_method_url(plan.choice, plan.settings, plan.wire_id, "batchGenerateContent", None)
+    return HttpRequest("POST", url, headers={"Content-Type": "application/json"}, json=body, billable=True,
+                       label=f"{plan.wire_id}:batchGenerateContent")
 
 
 def request_entries(item: BatchItem) -> list[tuple[str, dict[str, Any]]]:
@@ -168,24 +156,24 @@ def _input_mode(entries: list[tuple[str, dict[str, Any]]], options: SubmitOption
 
 
 def _record(job_id: str, items: list[BatchItem], catalog: Any, mode: str, results_path: Path,
-            source: str) -> dict[str, Any]:
+            source: str) -> BatchJob:
     plan = items[0].plan
     assert isinstance(plan, ImagePlan)
     described = [_item_record(item, catalog) for item in items]
     standard = _sum(d["standard_usd"] for d in described)
     batch_usd = _sum(d["estimate_usd"] for d in described)
     priced = all(d["estimate_usd"] is not None for d in described)
-    return {
-        "job_id": job_id, "kind": RECORD_KIND, "state": "submitting", "provider": "gemini-batch",
-        "backend": plan.choice.describe(), "express": False, "model": plan.model_info(), "mode": "batch",
-        "prompt": f"{len(items)} image item(s) from {source or 'a batch file'}",
-        "input": {"mode": mode, "source": source}, "results_file": str(results_path), "items": described,
-        "estimate": {"estimate_usd": batch_usd if priced else None, "standard_usd": standard if priced else None,
-                     "batch_usd": batch_usd if priced else None,
-                     "saving_usd": round(standard - batch_usd, 6) if priced else None, "priced": priced,
-                     "as_of": plan.estimate.as_of, "source": plan.estimate.source},
-        "polls": 0,
-    }
+    return BatchJob.of(
+        job_id=job_id, kind=RECORD_KIND, state="submitting", provider="gemini-batch",
+        backend=plan.choice.describe(), express=False, model=plan.model_info(), mode="batch",
+        prompt=f"{len(items)} image item(s) from {source or 'a batch file'}",
+        input={"mode": mode, "source": source}, results_file=str(results_path), items=described,
+        estimate={"estimate_usd": batch_usd if priced else None, "standard_usd": standard if priced else None,
+                  "batch_usd": batch_usd if priced else None,
+                  "saving_usd": round(standard - batch_usd, 6) if priced else None, "priced": priced,
+                  "as_of": plan.estimate.as_of, "source": plan.estimate.source},
+        polls=0,
+    )
 
 
 def _item_record(item: BatchItem, catalog: Any) -> dict[str, Any]:
@@ -226,15 +214,14 @@ def _create_body(job_id: str, entries: list[tuple[str, dict[str, Any]]], mode: s
 
 
 def _create_failed(job_id: str, items: list[BatchItem], exc: errors.MediagenError, store: JobStore,
-                   ledger: Ledger, results: ResultsFile, record: dict[str, Any]) -> None:
+                   ledger: Ledger, results: ResultsFile, record: BatchJob) -> None:
     """After a timeout or a 5xx Google may have created the batch: record "unknown", never resend."""
-    unknown = isinstance(exc, (errors.RequestTimeout, errors.NetworkError)) or (
-        isinstance(exc, errors.ServerError) and exc.status != 503)
+    unknown = lro.may_have_started(exc)
     state = "unknown" if unknown else "failed"
     error = exc.to_dict()
     store.update(job_id, state=state, error=error)
-    ledger.append({"run_id": job_id, "command": "batch_gen", "status": state, "model": record["model"]["id"],
-                   "backend": "gemini-api", "estimate_usd": record["estimate"]["estimate_usd"],
+    ledger.append({"run_id": job_id, "command": "batch_gen", "status": state, "model": record.model["id"],
+                   "backend": "gemini-api", "estimate_usd": record.estimate["estimate_usd"],
                    "actual_usd": None if unknown else 0.0})
     for item in items:
         results.append(item.entry("failed", job_id=job_id, error=error, retryable=not unknown, via="batch-api"))
@@ -243,97 +230,79 @@ def _create_failed(job_id: str, items: list[BatchItem], exc: errors.MediagenErro
 
 # -- wait / poll ---------------------------------------------------------------------------------
 
-def resume_choice(record: dict[str, Any], settings: Settings) -> BackendChoice:
-    """The credential to poll a recorded batch with (always the Gemini API)."""
-    layer = Layer(f"job:{record['job_id']}", {"backend": record["backend"]["name"]})
-    return choose_backend(settings.with_layers([layer]), kind="image")
-
-
 def wait(job_id: str, store: JobStore, settings: Settings, transport: Transport, console: Console, *,
          timeout_s: float, ledger: Ledger | None = None, poll_now: bool = False,
-         clock: BatchClock | None = None) -> dict[str, Any]:
+         clock: lro.Clock | None = None) -> dict[str, Any]:
     """Poll until the batch ends (then save its results) or ``timeout_s`` passes (``StillRunning``)."""
-    clock = clock or BatchClock()
-    record = store.get(job_id)
-    if record.get("state") in TERMINAL_STATES:
+    clock = clock or lro.Clock()
+    record = store.get(job_id, BatchJob)
+    if record.state in TERMINAL_STATES:
         return outcome(record)
-    choice = resume_choice(record, settings)
-    if not record.get("handle"):
+    choice = lro.resume_choice(record, settings, "image")
+    if not record.handle:
         record = _recover_handle(record, store, settings, transport, choice)
-    started = clock.monotonic()
-    deadline = started + timeout_s
     first = settings.get("poll_first_s")
-    due = 0.0 if poll_now else _first_poll_delay(record, clock, FIRST_POLL_S if first is None else float(first))
-    next_at = started + due
-    polled_at: float | None = None
-    while True:
-        if next_at > deadline and not (poll_now and polled_at is None):
-            clock.sleep(max(0.0, deadline - clock.monotonic()))
-            raise _still_running(record, clock.monotonic() - started)
-        clock.sleep(max(0.0, next_at - clock.monotonic()))
-        state = poll(record, settings, transport, choice)
-        polled_at = polled_at if polled_at is not None else clock.monotonic()
-        record = store.update(job_id, polls=int(record.get("polls", 0)) + 1, last_poll=now_iso(),
-                              remote_state=state.state)
-        console.progress(f"job {job_id}: {state.state.lower()} {_stats_text(state)}",
-                         clock.wall() - float(record.get("submitted_epoch") or clock.wall()))
-        if state.done:
-            return finish(job_id, store, settings, transport, console, state, choice, ledger)
-        interval = poll_interval(clock.monotonic() - polled_at, settings.get("poll_interval_s"))
-        next_at = clock.monotonic() + interval
+    first_at = lro.first_poll_at(record, FIRST_POLL_S if first is None else float(first), clock)
+    timing = lro.Timing.starting(first_at, SCHEDULE.fixed_at(settings.get("poll_interval_s")), timeout_s, clock,
+                                 poll_now=poll_now)
+    driver = lro.Driver(poll=lambda r: poll(r, settings, transport, choice), report=_reporter(console, clock),
+                        finish=lambda state: finish(job_id, store, settings, transport, console, state, choice,
+                                                    ledger),
+                        still_running=_still_running)
+    return lro.wait_until_done(record, store, driver, timing)
 
 
-def _first_poll_delay(record: dict[str, Any], clock: BatchClock, first_s: float) -> float:
-    submitted = float(record.get("submitted_epoch") or clock.wall())
-    return max(0.0, submitted + first_s - clock.wall())
+def _reporter(console: Console, clock: lro.Clock) -> Callable[[BatchJob, batch_wire.BatchState], None]:
+    """A progress line per poll, with the requests done so far."""
+    def report(record: BatchJob, state: batch_wire.BatchState) -> None:
+        console.progress(f"job {record.job_id}: {state.state.lower()} {_stats_text(state)}",
+                         lro.elapsed_s(record, clock))
+    return report
 
 
 def _stats_text(state: batch_wire.BatchState) -> str:
-    stats = state.stats or {}
-    total = stats.get("requestCount")
-    done = int(stats.get("successfulRequestCount") or 0) + int(stats.get("failedRequestCount") or 0)
-    return f"({done}/{total} requests done)" if total else ""
+    total = state.requests_total
+    return f"({state.requests_done}/{total} requests done)" if total else ""
 
 
-def poll(record: dict[str, Any], settings: Settings, transport: Transport,
+def poll(record: BatchJob, settings: Settings, transport: Transport,
          choice: BackendChoice) -> batch_wire.BatchState:
     """One ``GET batches/{id}``; inlined results (base64 images) are spooled, never held twice."""
-    url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], record["handle"])
+    url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], str(record.handle))
     with transport.send(HttpRequest("GET", url, label="batches.get"), choice.credential.auth,
                         stream=True) as response:
         doc = read_json_stream(response.iter_content(1 << 20))
     return batch_wire.parse_batch(doc)
 
 
-def _recover_handle(record: dict[str, Any], store: JobStore, settings: Settings, transport: Transport,
-                    choice: BackendChoice) -> dict[str, Any]:
+def _recover_handle(record: BatchJob, store: JobStore, settings: Settings, transport: Transport,
+                    choice: BackendChoice) -> BatchJob:
     """A run killed during the create call: find the batch by its display name (the job id), or give up."""
-    job_id = record["job_id"]
-    if record.get("create_sent"):
+    job_id = record.job_id
+    if record.create_sent:
         url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], "batches")
-        listing = transport.send_json(HttpRequest("GET", url, params={"pageSize": "100"}, label="batches.list"),
+        listing = transport.send_json(HttpRequest("GET", url, params=batch_wire.list_params(), label="batches.list"),
                                       choice.credential.auth)
-        for operation in listing.get("operations") or listing.get("batches") or []:
-            meta = operation.get("metadata") or operation
-            if meta.get("displayName") == job_id and operation.get("name"):
-                return store.update(job_id, state="running", handle=operation["name"],
-                                    submitted_epoch=record.get("submitted_epoch") or time.time())
-    sent = "may or may not have reached Google" if record.get("create_sent") else "was never sent"
-    raise errors.GenerationFailed(f"job {job_id} has no batch name (state {record.get('state')}): its create call "
+        name = batch_wire.named_batch(listing, job_id)
+        if name:
+            return store.update(job_id, state="running", handle=name,
+                                submitted_epoch=record.submitted_epoch or time.time())
+    sent = "may or may not have reached Google" if record.create_sent else "was never sent"
+    raise errors.GenerationFailed(f"job {job_id} has no batch name (state {record.state}): its create call "
                                   f"{sent}, and no batch named {job_id} is listed",
                                   "mediagen will not resend it (that could bill twice). Check the batches in AI "
                                   "Studio, then rerun batch_gen.py with --retry-failed if none exists.",
                                   details={"job_id": job_id})
 
 
-def _still_running(record: dict[str, Any], waited: float) -> errors.StillRunning:
-    job_id = record["job_id"]
+def _still_running(record: BatchJob, waited: float) -> errors.StillRunning:
+    job_id = record.job_id
     error = errors.StillRunning(f"batch job {job_id} is still running after waiting {waited:.0f}s",
                                 f"Batch jobs take minutes to hours (at most 24 h). Nothing is lost: "
                                 f"scripts/jobs.py wait {job_id}, or rerun the same batch_gen.py command.",
-                                details={"job_id": job_id, "state": record.get("remote_state") or "running",
+                                details={"job_id": job_id, "state": record.remote_state or "running",
                                          "next": f"scripts/jobs.py wait {job_id}"})
-    error.partial = {"job_id": job_id, "state": "running", "batch": record.get("handle")}
+    error.partial = {"job_id": job_id, "state": "running", "batch": record.handle}
     return error
 
 
@@ -342,28 +311,26 @@ def _still_running(record: dict[str, Any], waited: float) -> errors.StillRunning
 def finish(job_id: str, store: JobStore, settings: Settings, transport: Transport, console: Console,
            state: batch_wire.BatchState, choice: BackendChoice, ledger: Ledger | None) -> dict[str, Any]:
     """Save every result once (under the job lock); record states, costs and results lines."""
-    with store.locked(job_id):
-        record = store.get(job_id)
-        if record.get("state") in TERMINAL_STATES:
-            return outcome(record)
+    def save(record: BatchJob) -> BatchJob:
         if state.state in REMOTE_FAILURES or (state.state != "SUCCEEDED" and not _has_output(state)):
             return _close_remote_failure(record, state, store, ledger)
         store.update(job_id, state="downloading")
         saver = _Saver(record, console)
         for result in _results(state, record, settings, transport, choice):
             saver.take(result)
-        record = _close_success(record, saver, store, ledger)
-    return outcome(record)
+        return _close_success(record, saver, store, ledger)
+
+    return lro.finish_once(store, job_id, save, outcome)
 
 
 def _has_output(state: batch_wire.BatchState) -> bool:
     return state.inline is not None or bool(state.responses_file)
 
 
-def _results(state: batch_wire.BatchState, record: dict[str, Any], settings: Settings, transport: Transport,
+def _results(state: batch_wire.BatchState, record: BatchJob, settings: Settings, transport: Transport,
              choice: BackendChoice) -> Iterator[batch_wire.BatchResult]:
     if state.inline is not None:
-        keys = [k for item in record["items"] for k in item["request_keys"]]
+        keys = [k for item in record.items for k in item["request_keys"]]
         for position, result in enumerate(batch_wire.inline_results(state.inline)):
             if result.key is None and position < len(keys):
                 result.key = keys[position]         # inlined answers keep the request order
@@ -389,13 +356,13 @@ def _file_results(name: str, settings: Settings, transport: Transport,
 class _Saver:
     """Saves each answer's images next to its item's target, and tallies per item."""
 
-    def __init__(self, record: dict[str, Any], console: Console) -> None:
+    def __init__(self, record: BatchJob, console: Console) -> None:
         self.record = record
         self.console = console
-        self.by_key = {key: item for item in record["items"] for key in item["request_keys"]}
-        self.files: dict[str, list[dict[str, Any]]] = {item["key"]: [] for item in record["items"]}
-        self.blocked: dict[str, list[str]] = {item["key"]: [] for item in record["items"]}
-        self.errors: dict[str, list[dict[str, Any]]] = {item["key"]: [] for item in record["items"]}
+        self.by_key = {key: item for item in record.items for key in item["request_keys"]}
+        self.files: dict[str, list[dict[str, Any]]] = {item["key"]: [] for item in record.items}
+        self.blocked: dict[str, list[str]] = {item["key"]: [] for item in record.items}
+        self.errors: dict[str, list[dict[str, Any]]] = {item["key"]: [] for item in record.items}
         self.outputs: dict[str, OutputPlan] = {}
 
     def take(self, result: batch_wire.BatchResult) -> None:
@@ -428,33 +395,32 @@ class _Saver:
         self.files[item["key"]].append(info)
 
 
-def _sidecar(record: dict[str, Any], item: dict[str, Any], info: dict[str, Any], parsed: GenerationOutcome,
-             key: str) -> dict[str, Any]:
-    return {
-        "mediagen_version": __version__, "kind": "image",
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "file": Path(info["path"]).name, "mime_type": info["mime_type"], "width": info.get("width"),
-        "height": info.get("height"), "bytes": info["bytes"], "sha256": info["sha256"],
-        "prompt": item["prompt"], "negative_prompt": item.get("negative_prompt"),
-        "model": {**item["model"], "model_version": parsed.model_version}, "backend": record["backend"],
-        "parameters": item["parameters"], "inputs": item["inputs"], "usage": parsed.usage,
-        "response_id": parsed.response_id, "text": parsed.text or None,
-        "cost": {"estimate_usd": item["per_image_usd"], "actual_usd": item["per_image_usd"],
-                 "priced": item["per_image_usd"] is not None, "as_of": record["estimate"].get("as_of"),
-                 "source": record["estimate"].get("source"), "batch": True,
-                 "basis": "catalog price per image with the Batch API discount"},
-        "safety": {"finish_reason": parsed.finish_reason, "blocked": False,
-                   "thought_images_skipped": parsed.skipped_thoughts},
-        "batch": {"job_id": record["job_id"], "name": record.get("handle"), "key": key, "item_key": item["key"],
-                  "line": item["line"], "index": item["index"], "via": "batch-api"},
-    }
+def _sidecar(record: BatchJob, item: dict[str, Any], info: dict[str, Any], parsed: GenerationOutcome,
+             key: str) -> Sidecar:
+    return Sidecar.of(
+        mediagen_version=__version__, kind="image",
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        file=Path(info["path"]).name, mime_type=info["mime_type"], width=info.get("width"),
+        height=info.get("height"), bytes=info["bytes"], sha256=info["sha256"],
+        prompt=item["prompt"], negative_prompt=item.get("negative_prompt"),
+        model={**item["model"], "model_version": parsed.model_version}, backend=record.backend,
+        parameters=item["parameters"], inputs=item["inputs"], usage=parsed.usage,
+        response_id=parsed.response_id, text=parsed.text or None,
+        cost={"estimate_usd": item["per_image_usd"], "actual_usd": item["per_image_usd"],
+              "priced": item["per_image_usd"] is not None, "as_of": record.estimate.get("as_of"),
+              "source": record.estimate.get("source"), "batch": True,
+              "basis": "catalog price per image with the Batch API discount"},
+        safety={"finish_reason": parsed.finish_reason, "blocked": False,
+                "thought_images_skipped": parsed.skipped_thoughts},
+        batch={"job_id": record.job_id, "name": record.handle, "key": key, "item_key": item["key"],
+               "line": item["line"], "index": item["index"], "via": "batch-api"},
+    )
 
 
-def _close_success(record: dict[str, Any], saver: _Saver, store: JobStore,
-                   ledger: Ledger | None) -> dict[str, Any]:
-    results = ResultsFile(Path(record["results_file"]))
+def _close_success(record: BatchJob, saver: _Saver, store: JobStore, ledger: Ledger | None) -> BatchJob:
+    results = ResultsFile(Path(str(record.results_file)))
     items, outputs, actual = [], [], 0.0
-    for item in record["items"]:
+    for item in record.items:
         files = saver.files[item["key"]]
         state, error = _item_state(item, files, saver)
         cost = round((item["per_image_usd"] or 0.0) * len(files), 6) if item["per_image_usd"] is not None else None
@@ -463,20 +429,23 @@ def _close_success(record: dict[str, Any], saver: _Saver, store: JobStore,
         outputs += files
         entry = {"key": item["key"], "index": item["index"], "line": item["line"], "kind": "image", "state": state,
                  "prompt": item["prompt"], "model": item["model"]["id"], "time": now_iso(),
-                 "job_id": record["job_id"], "via": "batch-api", "files": [f["path"] for f in files],
+                 "job_id": record.job_id, "via": "batch-api", "files": [f["path"] for f in files],
                  "cost_usd": cost}
         if error:
             entry.update(error=error, retryable=True)
         results.append(entry)
     actual = round(actual, 6)
-    record = store.update(record["job_id"], state="succeeded", items=items, outputs=outputs, actual_usd=actual,
+    record = store.update(record.job_id, state="succeeded", items=items, outputs=outputs, actual_usd=actual,
                           finished=now_iso())
-    if ledger is not None:
-        ledger.append({"run_id": record["job_id"], "command": "batch_gen", "status": "succeeded",
-                       "model": record["model"]["id"], "backend": "gemini-api",
-                       "estimate_usd": record["estimate"].get("estimate_usd"), "actual_usd": actual,
-                       "files": [f["path"] for f in outputs]})
+    _ledger(ledger, record, "succeeded", actual_usd=actual, files=[f["path"] for f in outputs])
     return record
+
+
+def _ledger(ledger: Ledger | None, record: BatchJob, status: str, **fields: Any) -> None:
+    if ledger is not None:
+        ledger.append({"run_id": record.job_id, "command": "batch_gen", "status": status,
+                       "model": record.model["id"], "backend": "gemini-api",
+                       "estimate_usd": record.estimate.get("estimate_usd"), **fields})
 
 
 def _item_state(item: dict[str, Any], files: list[dict[str, Any]], saver: _Saver) -> tuple[str, dict | None]:
@@ -492,88 +461,85 @@ def _item_state(item: dict[str, Any], files: list[dict[str, Any]], saver: _Saver
     return "succeeded", None
 
 
-def _close_remote_failure(record: dict[str, Any], state: batch_wire.BatchState, store: JobStore,
-                          ledger: Ledger | None) -> dict[str, Any]:
+def _close_remote_failure(record: BatchJob, state: batch_wire.BatchState, store: JobStore,
+                          ledger: Ledger | None) -> BatchJob:
     local = REMOTE_FAILURES.get(state.state, "failed")
     message = (state.error or {}).get("message") or f"the batch ended in state {state.state}"
     error = {"type": "generation_failed" if local != "cancelled" else "cancelled", "message": message,
              "hint": "Batches that fail, expire (48 h) or are cancelled are not billed for unfinished requests; "
                      "rerun batch_gen.py with --retry-failed."}
     _fail_items(record, error)
-    record = store.update(record["job_id"], state="cancelled" if local == "cancelled" else "failed", error=error,
+    record = store.update(record.job_id, state="cancelled" if local == "cancelled" else "failed", error=error,
                           actual_usd=0.0, finished=now_iso(), remote_state=state.state)
-    if ledger is not None:
-        ledger.append({"run_id": record["job_id"], "command": "batch_gen", "status": record["state"],
-                       "model": record["model"]["id"], "backend": "gemini-api",
-                       "estimate_usd": record["estimate"].get("estimate_usd"), "actual_usd": 0.0})
-    return outcome(record)
+    _ledger(ledger, record, record.state, actual_usd=0.0)
+    return record
 
 
-def _fail_items(record: dict[str, Any], error: dict[str, Any]) -> None:
-    results = ResultsFile(Path(record["results_file"]))
-    for item in record["items"]:
+def _fail_items(record: BatchJob, error: dict[str, Any]) -> None:
+    results = ResultsFile(Path(str(record.results_file)))
+    for item in record.items:
         results.append({"key": item["key"], "index": item["index"], "line": item["line"], "kind": "image",
                         "state": "failed", "prompt": item["prompt"], "model": item["model"]["id"],
-                        "time": now_iso(), "job_id": record["job_id"], "via": "batch-api", "files": [],
+                        "time": now_iso(), "job_id": record.job_id, "via": "batch-api", "files": [],
                         "cost_usd": 0.0, "error": error, "retryable": True})
 
 
 # -- outcome, cancel, jobs.py ---------------------------------------------------------------------
 
-def outcome(record: dict[str, Any]) -> dict[str, Any]:
+def outcome(record: BatchJob) -> dict[str, Any]:
     """The stdout fields of a batch job, or the error its state means."""
     items = [{"index": i["index"], "line": i["line"], "key": i["key"], "prompt": i["prompt"],
               "state": i.get("state", "pending"), "files": i.get("files") or [], "cost": i.get("cost_usd")}
-             for i in record.get("items") or []]
+             for i in record.items or []]
     tally = {s: sum(1 for i in items if i["state"] == s) for s in ("succeeded", "failed", "blocked")}
-    doc = {"job_id": record["job_id"], "kind": RECORD_KIND, "state": record.get("state"),
-           "batch": record.get("handle"), "backend": record["backend"], "model": record["model"],
-           "items": items, "counts": tally, "results_file": record.get("results_file"),
-           "cost": {**record.get("estimate", {}), "actual_usd": record.get("actual_usd")},
-           "polls": record.get("polls", 0)}
-    state = record.get("state")
-    if state == "succeeded":
+    doc = {"job_id": record.job_id, "kind": RECORD_KIND, "state": record.state,
+           "batch": record.handle, "backend": record.backend, "model": record.model,
+           "items": items, "counts": tally, "results_file": record.results_file,
+           "cost": {**record.estimate, "actual_usd": record.actual_usd},
+           "polls": record.polls}
+    if record.state == "succeeded":
         return doc
-    error = record.get("error") or {}
-    if state == "cancelled":
-        exc: errors.MediagenError = errors.GenerationFailed(f"batch job {record['job_id']} was cancelled",
+    error = record.error or {}
+    if record.state == "cancelled":
+        exc: errors.MediagenError = errors.GenerationFailed(f"batch job {record.job_id} was cancelled",
                                                             "Rerun batch_gen.py with --retry-failed to send "
                                                             "its items again.")
     else:
-        exc = errors.GenerationFailed(error.get("message", f"batch job {record['job_id']} {state}"),
+        exc = errors.GenerationFailed(error.get("message", f"batch job {record.job_id} {record.state}"),
                                       error.get("hint", "See details."),
-                                      details={"job_id": record["job_id"], "error": error})
+                                      details={"job_id": record.job_id, "error": error})
     exc.partial = doc
     raise exc
 
 
-def cancel(record: dict[str, Any], store: JobStore, settings: Settings, transport: Transport) -> dict[str, Any]:
+def cancel(record: BatchJob, store: JobStore, settings: Settings, transport: Transport) -> dict[str, Any]:
     """``POST batches/{id}:cancel`` (free); the items are marked failed so a rerun can resend them."""
-    if record.get("state") in TERMINAL_STATES:
-        return {"job_id": record["job_id"], "kind": RECORD_KIND, "state": record["state"], "cancelled": False,
-                "reason": f"job already {record['state']}"}
+    if record.state in TERMINAL_STATES:
+        return {"job_id": record.job_id, "kind": RECORD_KIND, "state": record.state, "cancelled": False,
+                "reason": f"job already {record.state}"}
     remote = False
-    if record.get("handle"):
-        choice = resume_choice(record, settings)
+    if record.handle:
+        choice = lro.resume_choice(record, settings, "image")
         url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"],
-                                   f"{record['handle']}:cancel")
-        transport.send_json(HttpRequest("POST", url, json={}, label="batches.cancel"), choice.credential.auth)
+                                   batch_wire.cancel_path(record.handle))
+        transport.send_json(HttpRequest("POST", url, json=batch_wire.cancel_body(), label="batches.cancel"),
+                            choice.credential.auth)
         remote = True
-    error = {"type": "cancelled", "message": f"batch job {record['job_id']} was cancelled",
+    error = {"type": "cancelled", "message": f"batch job {record.job_id} was cancelled",
              "hint": "Rerun batch_gen.py with --retry-failed to send these items again."}
     _fail_items(record, error)
-    record = store.update(record["job_id"], state="cancelled", error=error, finished=now_iso())
-    return {"job_id": record["job_id"], "kind": RECORD_KIND, "state": "cancelled", "batch": record.get("handle"),
+    record = store.update(record.job_id, state="cancelled", error=error, finished=now_iso())
+    return {"job_id": record.job_id, "kind": RECORD_KIND, "state": "cancelled", "batch": record.handle,
             "cancelled": True, "cancelled_remotely": remote}
 
 
-def job_command(action: str, record: dict[str, Any], store: JobStore, settings: Settings, transport: Transport,
+def job_command(action: str, record: BatchJob, store: JobStore, settings: Settings, transport: Transport,
                 console: Console, *, wait_timeout: float | None, ledger: Ledger | None) -> dict[str, Any]:
     """``jobs.py status|wait|download|cancel`` for an image-batch job."""
     if action == "cancel":
         return cancel(record, store, settings, transport)
-    if record.get("state") in TERMINAL_STATES:
+    if record.state in TERMINAL_STATES:
         return outcome(record)
     timeout = (wait_timeout if wait_timeout is not None else DEFAULT_WAIT_TIMEOUT_S) if action == "wait" else 0.0
-    return wait(record["job_id"], store, settings, transport, console, timeout_s=timeout, ledger=ledger,
+    return wait(record.job_id, store, settings, transport, console, timeout_s=timeout, ledger=ledger,
                 poll_now=action != "wait")

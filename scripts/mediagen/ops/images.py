@@ -24,7 +24,7 @@ from mediagen.core.console import Console
 from mediagen.ops.inputs import load_image
 from mediagen.wire.common import MediaInput
 from mediagen.ops.ledger import describe_cost, ledger_for
-from mediagen.ops.output import OutputPlan, read_sidecar, release, write_sidecar
+from mediagen.ops.output import OutputPlan, Sidecar, read_sidecar, release, write_sidecar
 from mediagen.ops.payloads import save_payload
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, Transport
@@ -326,25 +326,25 @@ def _save_all(plan: ImagePlan, results: list[CallResult], console: Console,
     return saved, failures, blocked
 
 
-def _sidecar(plan: ImagePlan, result: CallResult, info: dict[str, Any], started: float) -> dict[str, Any]:
+def _sidecar(plan: ImagePlan, result: CallResult, info: dict[str, Any], started: float) -> Sidecar:
     outcome = result.outcome
     assert outcome is not None
-    return {
-        "mediagen_version": __version__, "kind": "image",
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "file": Path(info["path"]).name, "mime_type": info["mime_type"], "width": info["width"],
-        "height": info["height"], "bytes": info["bytes"], "sha256": info["sha256"],
-        "prompt": plan.prompt, "negative_prompt": plan.settings.get("negative_prompt"),
-        "model": {**plan.model_info(), "requested": plan.settings["model"], "model_version": outcome.model_version},
-        "backend": plan.choice.describe(), "location": plan.location,
-        "parameters": plan.settings.show([k for k in PARAM_KEYS if k not in ("output", "output_dir")]),
-        "inputs": [item.describe() for item in plan.inputs],
-        "usage": outcome.usage, "response_id": outcome.response_id, "text": outcome.text or None,
-        "cost": {**plan.cost(_per_image_actual(plan)), "basis": "catalog price per generated image"},
-        "safety": {"finish_reason": outcome.finish_reason, "blocked": False,
-                   "thought_images_skipped": outcome.skipped_thoughts},
-        "timings": {"request_s": round(result.seconds, 3), "since_start_s": round(time.monotonic() - started, 3)},
-    }
+    return Sidecar.of(
+        mediagen_version=__version__, kind="image",
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        file=Path(info["path"]).name, mime_type=info["mime_type"], width=info["width"],
+        height=info["height"], bytes=info["bytes"], sha256=info["sha256"],
+        prompt=plan.prompt, negative_prompt=plan.settings.get("negative_prompt"),
+        model={**plan.model_info(), "requested": plan.settings["model"], "model_version": outcome.model_version},
+        backend=plan.choice.describe(), location=plan.location,
+        parameters=plan.settings.show([k for k in PARAM_KEYS if k not in ("output", "output_dir")]),
+        inputs=[item.describe() for item in plan.inputs],
+        usage=outcome.usage, response_id=outcome.response_id, text=outcome.text or None,
+        cost={**plan.cost(_per_image_actual(plan)), "basis": "catalog price per generated image"},
+        safety={"finish_reason": outcome.finish_reason, "blocked": False,
+                "thought_images_skipped": outcome.skipped_thoughts},
+        timings={"request_s": round(result.seconds, 3), "since_start_s": round(time.monotonic() - started, 3)},
+    )
 
 
 def _per_image_actual(plan: ImagePlan) -> float | None:
@@ -360,7 +360,7 @@ def _actual_cost(plan: ImagePlan, saved: list[dict[str, Any]], results: list[Cal
     blocked_input = 0.0
     for result in results:
         if result.outcome is not None and result.outcome.blocked and input_price:
-            tokens = result.outcome.usage.get("promptTokenCount") or 0
+            tokens = gemini_wire.prompt_token_count(result.outcome.usage)
             blocked_input += tokens * input_price / 1_000_000
     return round(per_image * len(saved) + blocked_input, 6)
 
@@ -391,6 +391,6 @@ def _run_error(document: dict[str, Any], failures: list[CallResult],
     return error
 
 
-def source_sidecar(path: str) -> dict[str, Any] | None:
+def source_sidecar(path: str) -> Sidecar | None:
     """The sidecar of an earlier output (used to inherit settings)."""
     return read_sidecar(Path(path))

@@ -6,6 +6,10 @@ a process killed at any point leaves enough behind to resume without paying
 again. Records live in one file each, updated atomically under a per-job file
 lock, so several processes (a killed script's successor, ``jobs.py``, the MCP
 server) can share the store.
+
+Records are typed: ``VideoJob`` (kind ``video``: Veo operations and Omni
+interactions) and ``BatchJob`` (kind ``image-batch``: Gemini Batch API jobs),
+both ``JobRecord``s, written with ``"schema": 1`` (see ``mediagen.ops.records``).
 """
 from __future__ import annotations
 
@@ -13,17 +17,83 @@ import datetime as dt
 import json
 import secrets
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, TypeVar
 
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.files import atomic_write_text
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
+from mediagen.ops.records import Record
 
 TERMINAL_STATES = frozenset({"succeeded", "failed", "blocked", "cancelled"})
 ACTIVE_STATES = frozenset({"submitting", "running", "downloading"})
+
+
+@dataclass(kw_only=True)
+class JobRecord(Record):
+    """What every job record holds: identity, state, backend, model, estimate, and how its polls went."""
+
+    created: str | None = None
+    job_id: str
+    kind: str = "video"
+    state: str = "submitting"
+    provider: str | None = None
+    backend: dict[str, Any] = field(default_factory=dict)
+    express: bool = False
+    model: dict[str, Any] = field(default_factory=dict)
+    mode: str | None = None
+    prompt: str | None = None
+    estimate: dict[str, Any] = field(default_factory=dict)
+    polls: int = 0
+    updated: str | None = None
+    handle: str | None = None               # the operation / interaction / batch name, once accepted
+    submitted: str | None = None
+    submitted_epoch: float | None = None
+    last_poll: str | None = None
+    remote_state: str | None = None
+    error: dict[str, Any] | None = None
+    outputs: list[dict[str, Any]] | None = None
+    actual_usd: float | None = None
+    finished: str | None = None
+
+
+@dataclass(kw_only=True)
+class VideoJob(JobRecord):
+    """A video job: a Veo operation or an Omni interaction, and where its result goes."""
+
+    kind: str = "video"
+    location: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    extend_source: dict[str, Any] | None = None
+    request: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] = field(default_factory=dict)
+    pricing: dict[str, Any] | None = None
+    first_poll_s: float | None = None
+    usage: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class BatchJob(JobRecord):
+    """A Gemini Batch API job of image items from a batch file, and its results file."""
+
+    kind: str = "image-batch"
+    input: dict[str, Any] = field(default_factory=dict)
+    results_file: str | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)
+    create_sent: str | None = None
+
+
+JOB_KINDS: dict[str, type[JobRecord]] = {"video": VideoJob, "image-batch": BatchJob}
+J = TypeVar("J", bound=JobRecord)
+
+
+def job_from_json(doc: Mapping[str, Any]) -> JobRecord:
+    """The typed record of a job file (by its ``kind``; records without one are video jobs)."""
+    return JOB_KINDS.get(str(doc.get("kind") or "video"), JobRecord).from_json(doc)
 
 
 def default_store_dir(env: Mapping[str, str]) -> Path:
@@ -53,6 +123,7 @@ class JobStore:
         self.folder = Path(folder)
 
     def path(self, job_id: str) -> Path:
+        """The record file of ``job_id`` (ids with path separators are refused)."""
         if not job_id or any(c in job_id for c in "/\\") or job_id.startswith("."):
             raise errors.UsageError(f"not a job id: {job_id!r}", "Run scripts/jobs.py list to see job ids.")
         return self.folder / f"{job_id}.json"
@@ -71,55 +142,62 @@ class JobStore:
             raise errors.StillRunning(f"job {job_id} is busy in another process",
                                       f"Try scripts/jobs.py status {job_id} later.") from exc
 
-    def create(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Write a new record (its ``job_id`` must be unused)."""
-        record = {"created": now_iso(), **record, "updated": now_iso()}
-        path = self.path(record["job_id"])
+    def create(self, record: J) -> J:
+        """Write a new record (its ``job_id`` must be unused); the creation time leads the file."""
+        record.written = {"created": None, **record.written}
+        record.set(created=record.created or now_iso(), updated=now_iso())
+        path = self.path(record.job_id)
         if path.exists():
-            raise errors.UsageError(f"job {record['job_id']} already exists", "Use a new job id.")
+            raise errors.UsageError(f"job {record.job_id} already exists", "Use a new job id.")
         self._write(path, record)
         return record
 
-    def get(self, job_id: str) -> dict[str, Any]:
-        """The record, or ``UsageError`` naming how to list jobs."""
+    def get(self, job_id: str, expected: type[J] = JobRecord) -> J:
+        """The record, or ``UsageError`` naming how to list jobs (or saying it is not an ``expected`` job)."""
         path = self.path(job_id)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            record = job_from_json(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError as exc:
             raise errors.UsageError(f"no job {job_id} in {self.folder}",
                                     "Run scripts/jobs.py list (or set MEDIAGEN_JOB_STORE to the right store).") from exc
-        except ValueError as exc:
+        except (ValueError, TypeError, AttributeError) as exc:
             raise errors.ConfigError(f"job record {path} is damaged: {exc}", "Inspect or delete the file.") from exc
+        if not isinstance(record, expected):
+            raise errors.UsageError(f"job {job_id} is a {record.kind} job, not a {expected.__name__} record",
+                                    f"Check it with scripts/jobs.py status {job_id}.")
+        return record
 
-    def update(self, job_id: str, **changes: Any) -> dict[str, Any]:
+    def update(self, job_id: str, **changes: Any) -> JobRecord:
         """Merge ``changes`` into the record atomically (read-modify-write under a short lock)."""
         from filelock import FileLock
 
         with FileLock(str(self.folder / f"{job_id}.record.lock"), timeout=30):
             record = self.get(job_id)
-            record.update(changes)
-            record["updated"] = now_iso()
+            record.set(**changes, updated=now_iso())
             self._write(self.path(job_id), record)
         return record
 
-    def list(self, state: str | None = None) -> list[dict[str, Any]]:
-        """Every record, newest first (optionally only one state, or ``active``)."""
+    def list(self, state: str | None = None) -> list[JobRecord]:
+        """Every readable record, newest first (optionally only one state, or ``active``)."""
         if not self.folder.is_dir():
             return []
-        records = []
-        for path in self.folder.glob("*.json"):
-            try:
-                record = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if state == "active" and record.get("state") not in ACTIVE_STATES:
-                continue
-            if state and state != "active" and record.get("state") != state:
-                continue
-            records.append(record)
-        return sorted(records, key=lambda r: r.get("created", ""), reverse=True)
+        records = [r for r in map(_read_quietly, self.folder.glob("*.json")) if r is not None]
+        if state == "active":
+            records = [r for r in records if r.state in ACTIVE_STATES]
+        elif state:
+            records = [r for r in records if r.state == state]
+        return sorted(records, key=lambda r: r.created or "", reverse=True)
 
-    def _write(self, path: Path, record: dict[str, Any]) -> None:
+    def _write(self, path: Path, record: JobRecord) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(redact(record), indent=2, ensure_ascii=False, default=str)
+        text = json.dumps(redact(record.to_json()), indent=2, ensure_ascii=False, default=str)
         atomic_write_text(path, text + "\n", private=True)
+
+
+def _read_quietly(path: Path) -> JobRecord | None:
+    """A record for listing; unreadable or foreign JSON files are skipped."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return job_from_json(doc) if isinstance(doc, dict) else None
+    except (OSError, ValueError, TypeError):
+        return None

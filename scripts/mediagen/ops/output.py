@@ -4,7 +4,8 @@ A name is reserved with an exclusive create before anything is written, so
 parallel workers (``--count``) and concurrent scripts never overwrite each
 other or an existing file. Bytes go to a temporary file in the same folder and
 are renamed into place, so a crash never leaves a half-written image under
-its final name.
+its final name. Each saved file gets a ``Sidecar`` (``fox.png`` -> ``fox.json``)
+written with ``"schema": 1`` (see ``mediagen.ops.records``).
 """
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import datetime as dt
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from mediagen.core.files import atomic_write_text
 from mediagen.core.redaction import redact
+from mediagen.ops.records import Record
 
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/heic": ".heic",
               "image/heif": ".heif", "image/gif": ".gif", "video/mp4": ".mp4", "video/quicktime": ".mov",
@@ -78,26 +81,68 @@ def reserve_unique(folder: Path, stem: str, suffix: str) -> Path:
     raise FileExistsError(f"no free name for {stem}{suffix} in {folder}")
 
 
+@dataclass(kw_only=True)
+class Sidecar(Record):
+    """What made a saved image or video and what it cost: the JSON file next to it.
+
+    Images fill the pixel size, videos the duration, mode and job; every field a
+    kind does not use stays unset (and is not written).
+    """
+
+    mediagen_version: str | None = None
+    kind: str | None = None
+    created: str | None = None
+    file: str | None = None
+    mime_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    duration_s: float | None = None
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    mode: str | None = None
+    model: dict[str, Any] | None = None
+    backend: dict[str, Any] | None = None
+    location: str | None = None
+    job_id: str | None = None
+    operation: str | None = None
+    parameters: dict[str, Any] | None = None
+    inputs: list[dict[str, Any]] | None = None
+    extend_source: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
+    response_id: str | None = None
+    text: str | None = None
+    cost: dict[str, Any] | None = None
+    timings: dict[str, Any] | None = None
+    safety: dict[str, Any] | None = None
+    remote: dict[str, Any] | None = None        # a Gemini file URI (and its expiry) or a gs:// copy
+    gcs_uri: str | None = None                  # where --upload-gcs put the file
+    omni: dict[str, Any] | None = None          # the interaction id an extension continues from
+    batch: dict[str, Any] | None = None         # the batch line and key the file came from
+
+
 def sidecar_path(media: Path) -> Path:
     """``fox.png`` -> ``fox.json``."""
     return media.with_suffix(SIDECAR_SUFFIX)
 
 
-def write_sidecar(media: Path, metadata: dict[str, Any]) -> Path:
-    """Write the (redacted) metadata next to ``media`` atomically."""
+def write_sidecar(media: Path, sidecar: Sidecar) -> Path:
+    """Write the (redacted) sidecar next to ``media`` atomically."""
     path = sidecar_path(media)
-    text = json.dumps(redact(metadata), indent=2, ensure_ascii=False, default=str) + "\n"
+    text = json.dumps(redact(sidecar.to_json()), indent=2, ensure_ascii=False, default=str) + "\n"
     atomic_write_text(path, text)
     return path
 
 
-def read_sidecar(media: Path) -> dict[str, Any] | None:
+def read_sidecar(media: Path) -> Sidecar | None:
     """The sidecar of a file, or None if there is none (or it is unreadable)."""
     path = sidecar_path(Path(media))
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return Sidecar.from_json(doc) if isinstance(doc, dict) else None
 
 
 def release(paths: Iterable[Path]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from mediagen.config.settings import Settings
 from mediagen.core import errors
+from mediagen.ops.jobstore import VideoJob
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import endpoints
 from mediagen.wire import interactions as omni_wire
@@ -18,9 +19,6 @@ from mediagen.wire import veo as veo_wire
 from mediagen.wire.blobs import read_json_stream
 from mediagen.wire.common import GenerationOutcome
 
-GRPC_NAMES = {1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
-              7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION", 13: "INTERNAL",
-              14: "UNAVAILABLE", 16: "UNAUTHENTICATED"}
 
 
 @dataclass
@@ -60,17 +58,17 @@ class VeoProvider:
                                      details={"keys": sorted(doc)})
         return name
 
-    def poll_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest:
-        name = job["handle"]
-        if job["backend"]["name"] == "gemini-api":
+    def poll_request(self, job: VideoJob, settings: Settings) -> HttpRequest:
+        name = str(job.handle)
+        if job.backend["name"] == "gemini-api":
             url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], name)
             return HttpRequest("GET", url, label="operations.get")
         resource = veo_wire.fetch_operation_resource(name)
-        host = endpoints.vertex_host(job.get("location") or "us-central1", settings.get("vertex_base_url"))
+        host = endpoints.vertex_host(job.location or "us-central1", settings.get("vertex_base_url"))
         return HttpRequest("POST", f"{host}/{endpoints.VERTEX_VERSION}/{resource}:fetchPredictOperation",
                            json=veo_wire.fetch_operation_body(name), label="fetchPredictOperation")
 
-    def poll(self, job: dict[str, Any], settings: Settings, transport: Transport, auth: Any) -> PollResult:
+    def poll(self, job: VideoJob, settings: Settings, transport: Transport, auth: Any) -> PollResult:
         state = veo_wire.parse_operation(_stream_json(transport, self.poll_request(job, settings), auth))
         if not state.done:
             return PollResult(False, "running")
@@ -78,7 +76,7 @@ class VeoProvider:
             return PollResult(True, "failed", error=state.error)
         return PollResult(True, "succeeded", outcome=state.outcome)
 
-    def cancel_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest | None:
+    def cancel_request(self, job: VideoJob, settings: Settings) -> HttpRequest | None:
         return None      # Google documents no cancel for Veo operations
 
 
@@ -94,41 +92,37 @@ class OmniProvider:
         return endpoints.vertex_interactions_url(project=project, override=settings.get("vertex_base_url"))
 
     def handle(self, doc: dict[str, Any]) -> str:
-        if not doc.get("id"):
+        interaction = omni_wire.interaction_id(doc)
+        if not interaction:
             raise errors.ServerError("the interaction create call returned no id",
                                      "Nothing to resume; check the project before retrying.")
-        return str(doc["id"])
+        return interaction
 
-    def poll_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest:
-        backend = job["backend"]
-        project = None if job.get("express") else backend.get("project_id")
-        url = f"{self.collection_url(backend['name'], settings, project)}/{job['handle']}"
+    def poll_request(self, job: VideoJob, settings: Settings) -> HttpRequest:
+        backend = job.backend
+        project = None if job.express else backend.get("project_id")
+        url = f"{self.collection_url(backend['name'], settings, project)}/{job.handle}"
         return HttpRequest("GET", url, label="interactions.get")
 
-    def poll(self, job: dict[str, Any], settings: Settings, transport: Transport, auth: Any) -> PollResult:
+    def poll(self, job: VideoJob, settings: Settings, transport: Transport, auth: Any) -> PollResult:
         state = omni_wire.parse_interaction(_stream_json(transport, self.poll_request(job, settings), auth))
         if not state.done:
             return PollResult(False, state.status)
         if state.failed:
             error = state.errors[0] if state.errors else {"message": f"interaction {state.status}"}
-            blocked = any(_is_safety(e) for e in state.errors)
+            blocked = any(omni_wire.is_safety_error(e) for e in state.errors)
             return PollResult(True, "blocked" if blocked else "failed", outcome=state.outcome, error=error)
         return PollResult(True, "succeeded", outcome=state.outcome)
 
-    def cancel_request(self, job: dict[str, Any], settings: Settings) -> HttpRequest | None:
+    def cancel_request(self, job: VideoJob, settings: Settings) -> HttpRequest | None:
         poll = self.poll_request(job, settings)
-        return HttpRequest("POST", f"{poll.url}/cancel", json={}, label="interactions.cancel")
-
-
-def _is_safety(error: dict[str, Any]) -> bool:
-    text = f"{error.get('code', '')} {error.get('message', '')}".lower()
-    return any(word in text for word in ("safety", "blocked", "prohibited", "responsible ai", "filtered"))
+        return HttpRequest("POST", omni_wire.cancel_url(poll.url), json=omni_wire.cancel_body(),
+                           label="interactions.cancel")
 
 
 def describe_operation_error(error: dict[str, Any]) -> tuple[str, str]:
     """A message and a hint for a finished-with-error operation (gRPC integer or string codes)."""
-    code = error.get("code")
-    name = GRPC_NAMES.get(code, str(code)) if isinstance(code, int) else str(code or "error")
+    name = veo_wire.error_code_name(error)
     message = f"generation failed ({name}): {error.get('message', '')}".strip()
     hints = {
         "INVALID_ARGUMENT": "A parameter was refused: check the mode, duration and resolution rules "

@@ -5,27 +5,28 @@ interaction) id right after it, before any poll. ``wait`` polls on a schedule
 (first poll near the model's usual minimum time, then every few seconds,
 slower as time goes on) until done or until its deadline, when the job keeps
 running and ``jobs.py wait`` resumes it. ``finish`` runs under the job's lock,
-so two processes never download (or bill the ledger) twice.
+so two processes never download (or bill the ledger) twice. The loop itself is
+``mediagen.ops.lro``, shared with Gemini Batch API jobs.
 """
 from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlparse
 
 from mediagen import __version__
-from mediagen.config.credentials import BackendChoice, choose_backend
-from mediagen.config.settings import Layer, Settings
+from mediagen.config.credentials import BackendChoice
+from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
-from mediagen.ops import frames, gcs
-from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, new_job_id, now_iso
+from mediagen.ops import frames, gcs, lro
+from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, VideoJob, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger, describe_cost
 from mediagen.ops.output import (
     OutputPlan,
+    Sidecar,
     extension_for,
     release,
     reserve_unique,
@@ -47,45 +48,28 @@ from mediagen.wire.common import MediaPayload
 # Typical fastest generation time per family: the first poll waits this long.
 FIRST_POLL_S = {"veo": 10.0, "omni": 8.0}
 TYPICAL_TOTAL_S = {"veo": 75.0, "omni": 45.0}
+# Between polls: 2 s for the first minute, then 4 s up to three minutes, then 8 s (never hammering).
+SCHEDULE = lro.Schedule(steps=((60.0, 2.0), (180.0, 4.0)), then=8.0)
 GEMINI_FILE_RETENTION = dt.timedelta(days=2)
 FILE_ACTIVE_POLLS = 30
-
-
-@dataclass
-class PollClock:
-    """Injectable time, so tests and benchmarks can run the schedule fast."""
-
-    sleep: Callable[[float], None] = time.sleep
-    monotonic: Callable[[], float] = time.monotonic
-    wall: Callable[[], float] = time.time
-
-
-def poll_interval(since_first_poll_s: float, fixed: float | None = None) -> float:
-    """Seconds between polls: 2 s for the first minute, then 4 s, then 8 s (never hammering)."""
-    if fixed:
-        return float(fixed)
-    if since_first_poll_s < 60:
-        return 2.0
-    if since_first_poll_s < 180:
-        return 4.0
-    return 8.0
 
 
 # -- submit -------------------------------------------------------------------------
 
 def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transport, console: Console,
-           output_target: str | None = None, *, job_id: str | None = None) -> dict[str, Any]:
-    """Record the job, send the (billable) create request once, record its handle; return the record.
+           output_target: str | None = None, *, job_id: str | None = None) -> lro.Submitted:
+    """Record the job, send the (billable) create request once, record its handle.
 
-    ``job_id`` lets a caller (the storyboard manifest) write the id down before anything is sent.
+    ``job_id`` lets a caller (the storyboard manifest) write the id down before
+    anything is sent. The result carries the record, and the finished answer
+    when the server answered the create call synchronously (nothing to poll).
     """
     assert plan.create is not None
     output = OutputPlan(output_target or plan.settings.get("output"), plan.settings["output_dir"], plan.prompt,
                         "video")
     job_id = job_id or new_job_id()
-    record = store.create(_record(plan, job_id, output))
-    ledger.append({"run_id": job_id, "command": "video_gen", "status": "submitted", "model": plan.model_id,
-                   "backend": plan.choice.backend, "estimate_usd": plan.estimate.usd})
+    store.create(_record(plan, job_id, output))
+    _ledger(ledger, job_id, plan, "submitted")
     console.info(f"job {job_id}: sending the create request ({plan.mode}, {plan.model_id}); "
                  f"estimated cost {describe_cost(plan.estimate)}")
     try:
@@ -93,93 +77,102 @@ def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transpor
             doc = read_json_stream(response.iter_content(1 << 20))
         handle = plan.provider.handle(doc)
     except errors.MediagenError as exc:
-        # After a timeout, a dropped connection or a 5xx, Google may have started (and will bill) the job.
-        unknown = isinstance(exc, (errors.RequestTimeout, errors.NetworkError)) or (
-            isinstance(exc, errors.ServerError) and exc.status != 503)
-        state = "unknown" if unknown else "failed"
-        store.update(job_id, state=state, error=exc.to_dict())
-        ledger.append({"run_id": job_id, "command": "video_gen", "status": state, "model": plan.model_id,
-                       "backend": plan.choice.backend, "estimate_usd": plan.estimate.usd,
-                       "actual_usd": None if unknown else 0.0})
-        exc.for_job(job_id)
+        _create_failed(job_id, plan, exc, store, ledger)
         raise
-    record = store.update(job_id, state="running", handle=handle, submitted=now_iso(),
-                          submitted_epoch=time.time())
+    record = lro.record_accepted(store, job_id, handle)
     console.info(f"job {job_id}: accepted as {handle}")
-    if isinstance(plan.provider, OmniProvider):
-        state = omni_wire.parse_interaction(doc)
-        if state.done:      # the server answered synchronously: nothing to poll
-            record["_initial"] = PollResult(True, "blocked" if state.failed else "succeeded",
-                                            outcome=state.outcome,
-                                            error=state.errors[0] if state.failed and state.errors else None)
-    return record
+    return lro.Submitted(record, _synchronous_answer(plan, doc))
 
 
-def _record(plan: VideoPlan, job_id: str, output: OutputPlan) -> dict[str, Any]:
+def _create_failed(job_id: str, plan: VideoPlan, exc: errors.MediagenError, store: JobStore,
+                   ledger: Ledger) -> None:
+    """Record the failure; when Google may have started (and will bill) the job it is "unknown", never resent."""
+    unknown = lro.may_have_started(exc)
+    state = "unknown" if unknown else "failed"
+    store.update(job_id, state=state, error=exc.to_dict())
+    _ledger(ledger, job_id, plan, state, actual_usd=None if unknown else 0.0)
+    exc.for_job(job_id)
+
+
+def _ledger(ledger: Ledger, job_id: str, plan: VideoPlan, status: str, **fields: Any) -> None:
+    ledger.append({"run_id": job_id, "command": "video_gen", "status": status, "model": plan.model_id,
+                   "backend": plan.choice.backend, "estimate_usd": plan.estimate.usd, **fields})
+
+
+def _synchronous_answer(plan: VideoPlan, doc: dict[str, Any]) -> PollResult | None:
+    """An Omni create call may answer with the finished interaction: then there is nothing to poll."""
+    if not isinstance(plan.provider, OmniProvider):
+        return None
+    state = omni_wire.parse_interaction(doc)
+    if not state.done:
+        return None
+    return PollResult(True, "blocked" if state.failed else "succeeded", outcome=state.outcome,
+                      error=state.errors[0] if state.failed and state.errors else None)
+
+
+def _record(plan: VideoPlan, job_id: str, output: OutputPlan) -> VideoJob:
     choice = plan.choice
     first_poll = plan.settings.get("poll_first_s")
     if first_poll is None:
         first_poll = FIRST_POLL_S.get(plan.provider.name, 10.0)
-    return {
-        "job_id": job_id, "kind": "video", "state": "submitting", "provider": plan.provider.name,
-        "backend": choice.describe(), "express": choice.express,
-        "location": plan.location, "model": plan.model_info(), "mode": plan.mode, "prompt": plan.prompt,
-        "parameters": plan.settings.show(PARAM_KEYS), "inputs": plan.inputs.describe(),
-        "extend_source": plan.inputs.source, "request": plan.request,
-        "output": {**output.describe(), "upload_gcs": plan.settings.get("upload_gcs")},
-        "estimate": plan.cost(), "pricing": plan.pricing_hint, "polls": 0, "first_poll_s": first_poll,
-    }
+    return VideoJob.of(
+        job_id=job_id, kind="video", state="submitting", provider=plan.provider.name,
+        backend=choice.describe(), express=choice.express,
+        location=plan.location, model=plan.model_info(), mode=plan.mode, prompt=plan.prompt,
+        parameters=plan.settings.show(PARAM_KEYS), inputs=plan.inputs.describe(),
+        extend_source=plan.inputs.source, request=plan.request,
+        output={**output.describe(), "upload_gcs": plan.settings.get("upload_gcs")},
+        estimate=plan.cost(), pricing=plan.pricing_hint, polls=0, first_poll_s=first_poll,
+    )
 
 
 # -- wait / poll --------------------------------------------------------------------
 
-def resume_choice(record: dict[str, Any], settings: Settings) -> BackendChoice:
-    """The backend and credential to poll a recorded job with (the job's backend and project)."""
-    backend = record["backend"]
-    layer = {"backend": backend["name"]}
-    if backend.get("project_id"):
-        layer["project_id"] = backend["project_id"]
-    return choose_backend(settings.with_layers([Layer(f"job:{record['job_id']}", layer)]), kind="video")
-
-
 def wait(job_id: str, store: JobStore, settings: Settings, transport: Transport, console: Console, *,
-         timeout_s: float, clock: PollClock | None = None, initial: PollResult | None = None,
+         timeout_s: float, clock: lro.Clock | None = None, initial: PollResult | None = None,
          ledger: Ledger | None = None, poll_now: bool = False) -> dict[str, Any]:
     """Poll until the job finishes (then download) or ``timeout_s`` passes (``StillRunning``).
 
     ``poll_now`` polls once immediately (``jobs.py status``) instead of waiting
     for the model's usual minimum time.
     """
-    clock = clock or PollClock()
-    record = store.get(job_id)
-    if record.get("state") in TERMINAL_STATES:
+    clock = clock or lro.Clock()
+    record = store.get(job_id, VideoJob)
+    if record.state in TERMINAL_STATES:
         return outcome_of(record)
     _require_handle(record)
-    provider = provider_for(record["model"].get("family"), record["model"]["id"])
-    choice = resume_choice(record, settings)
-    deadline = clock.monotonic() + timeout_s
-    result = initial
-    first_poll_at = clock.monotonic() if poll_now else _first_poll_time(record, clock)
-    fixed_interval = settings.get("poll_interval_s")
-    started = clock.monotonic()
-    while result is None or not result.done:
-        next_at = _next_poll(record, first_poll_at, fixed_interval)
-        must_poll = poll_now and "_last_poll" not in record       # status/download: always one poll
-        if next_at > deadline and not must_poll:
-            clock.sleep(max(0.0, deadline - clock.monotonic()))
-            raise _still_running(record, clock.monotonic() - started)
-        clock.sleep(max(0.0, next_at - clock.monotonic()))
+    choice = lro.resume_choice(record, settings, "video")
+    first = 10.0 if record.first_poll_s is None else float(record.first_poll_s)
+    timing = lro.Timing.starting(lro.first_poll_at(record, first, clock),
+                                 SCHEDULE.fixed_at(settings.get("poll_interval_s")), timeout_s, clock,
+                                 poll_now=poll_now)
+    driver = lro.Driver(poll=_poller(settings, transport, choice), report=_reporter(console, clock),
+                        finish=lambda result: finish(job_id, store, settings, transport, console, result, choice,
+                                                     ledger),
+                        still_running=_still_running)
+    return lro.wait_until_done(record, store, driver, timing, initial)
+
+
+def _poller(settings: Settings, transport: Transport,
+            choice: BackendChoice) -> Callable[[VideoJob], PollResult]:
+    """One poll of a job; a failed poll says how to resume the (safe) job."""
+    def poll(record: VideoJob) -> PollResult:
+        provider = provider_for(record.model.get("family"), record.model["id"])
         try:
-            result = provider.poll(record, settings, transport, choice.credential.auth)
+            return provider.poll(record, settings, transport, choice.credential.auth)
         except errors.MediagenError as exc:
-            raise _resumable(exc, job_id) from exc
-        record = store.update(job_id, polls=int(record.get("polls", 0)) + 1, last_poll=now_iso(),
-                              remote_state=result.state)
-        record["_last_poll"] = clock.monotonic()
-        elapsed = clock.wall() - float(record.get("submitted_epoch") or clock.wall())
-        total = _typical_total(record)
-        console.progress(f"job {job_id}: {result.state}", elapsed, min(0.95, elapsed / total) if total else None)
-    return finish(job_id, store, settings, transport, console, result, choice, ledger)
+            raise _resumable(exc, record.job_id) from exc
+    return poll
+
+
+def _reporter(console: Console, clock: lro.Clock) -> Callable[[VideoJob, PollResult], None]:
+    """A progress line per poll, with the share of the family's typical time."""
+    def report(record: VideoJob, result: PollResult) -> None:
+        elapsed = lro.elapsed_s(record, clock)
+        total = TYPICAL_TOTAL_S.get(record.provider or "veo", 60.0)
+        console.progress(f"job {record.job_id}: {result.state}", elapsed,
+                         min(0.95, elapsed / total) if total else None)
+    return report
 
 
 def _resumable(exc: errors.MediagenError, job_id: str) -> errors.MediagenError:
@@ -190,42 +183,23 @@ def _resumable(exc: errors.MediagenError, job_id: str) -> errors.MediagenError:
     return exc
 
 
-def _require_handle(record: dict[str, Any]) -> None:
-    if record.get("handle"):
+def _require_handle(record: VideoJob) -> None:
+    if record.handle:
         return
-    state = record.get("state")
+    state = record.state
     raise errors.GenerationFailed(
-        f"job {record['job_id']} has no operation id (state {state}): the create call "
+        f"job {record.job_id} has no operation id (state {state}): the create call "
         f"{'may or may not have reached Google' if state in ('submitting', 'unknown') else 'failed'}",
         "Nothing can be resumed and mediagen will not resend it (that could bill twice). Check the Google "
         "Cloud console / AI Studio usage before generating again.")
 
 
-def _first_poll_time(record: dict[str, Any], clock: PollClock) -> float:
-    """Monotonic time of the first poll: submission + the model's usual minimum time."""
-    submitted = float(record.get("submitted_epoch") or clock.wall())
-    first = record.get("first_poll_s")
-    due_in = submitted + float(10.0 if first is None else first) - clock.wall()
-    return clock.monotonic() + max(0.0, due_in)
-
-
-def _next_poll(record: dict[str, Any], first_poll_at: float, fixed_interval: float | None) -> float:
-    last = record.get("_last_poll")
-    if last is None:
-        return first_poll_at
-    return last + poll_interval(max(0.0, last - first_poll_at), fixed_interval)
-
-
-def _typical_total(record: dict[str, Any]) -> float:
-    return TYPICAL_TOTAL_S.get(record.get("provider", "veo"), 60.0)
-
-
-def _still_running(record: dict[str, Any], waited: float) -> errors.StillRunning:
-    job_id = record["job_id"]
+def _still_running(record: VideoJob, waited: float) -> errors.StillRunning:
+    job_id = record.job_id
     error = errors.StillRunning(f"job {job_id} is still running after waiting {waited:.0f}s",
                                 f"Nothing is lost: resume with scripts/jobs.py wait {job_id} "
                                 "(it never sends a new create request).",
-                                details={"job_id": job_id, "state": record.get("remote_state") or "running",
+                                details={"job_id": job_id, "state": record.remote_state or "running",
                                          "next": f"scripts/jobs.py wait {job_id}"})
     error.partial = {"job_id": job_id, "state": "running"}
     return error
@@ -236,34 +210,38 @@ def _still_running(record: dict[str, Any], waited: float) -> errors.StillRunning
 def finish(job_id: str, store: JobStore, settings: Settings, transport: Transport, console: Console,
            result: PollResult, choice: BackendChoice, ledger: Ledger | None) -> dict[str, Any]:
     """Save the results (once, under the job lock), record cost and state; raise for blocked/failed."""
-    with store.locked(job_id):
-        record = store.get(job_id)
-        if record.get("state") in TERMINAL_STATES:
-            return outcome_of(record)           # another process finished it meanwhile
+    def save(record: VideoJob) -> VideoJob:
         outcome = result.outcome
         if result.state == "failed" or (result.error and not (outcome and outcome.media)):
             return _close_unsuccessful(record, store, ledger, result)
         if outcome is None or not outcome.media:
             return _close_unsuccessful(record, store, ledger, PollResult(True, "blocked", outcome=outcome))
-        store.update(job_id, state="downloading")
-        videos = _save_videos(record, outcome.media, settings, transport, choice, console)
-        actual = actual_cost(record, outcome, len(videos))
-        for video in videos:
-            video["sidecar"] = str(write_sidecar(Path(video["path"]), _sidecar(record, video, outcome, actual,
-                                                                                len(videos))))
-        record = store.update(job_id, state="succeeded", outputs=videos, actual_usd=actual, finished=now_iso(),
-                              usage=outcome.usage or None)
-        console.info(f"job {job_id}: actual cost " + (f"${actual:.4f}" if actual is not None else "unpriced"))
-        if ledger is not None:
-            ledger.append({"run_id": job_id, "command": "video_gen", "status": "succeeded",
-                           "model": record["model"]["id"], "backend": record["backend"]["name"],
-                           "estimate_usd": record["estimate"].get("estimate_usd"), "actual_usd": actual,
-                           "files": [v["path"] for v in videos]})
-    return outcome_of(record)
+        return _close_success(record, outcome, store, settings, transport, choice, console, ledger)
+
+    return lro.finish_once(store, job_id, save, outcome_of)
 
 
-def _close_unsuccessful(record: dict[str, Any], store: JobStore, ledger: Ledger | None,
-                        result: PollResult) -> dict[str, Any]:
+def _close_success(record: VideoJob, outcome: Any, store: JobStore, settings: Settings, transport: Transport,
+                   choice: BackendChoice, console: Console, ledger: Ledger | None) -> VideoJob:
+    job_id = record.job_id
+    store.update(job_id, state="downloading")
+    videos = _save_videos(record, outcome.media, settings, transport, choice, console)
+    actual = actual_cost(record, outcome, len(videos))
+    for video in videos:
+        video["sidecar"] = str(write_sidecar(Path(video["path"]), _sidecar(record, video, outcome, actual,
+                                                                            len(videos))))
+    record = store.update(job_id, state="succeeded", outputs=videos, actual_usd=actual, finished=now_iso(),
+                          usage=outcome.usage or None)
+    console.info(f"job {job_id}: actual cost " + (f"${actual:.4f}" if actual is not None else "unpriced"))
+    if ledger is not None:
+        ledger.append({"run_id": job_id, "command": "video_gen", "status": "succeeded",
+                       "model": record.model["id"], "backend": record.backend["name"],
+                       "estimate_usd": record.estimate.get("estimate_usd"), "actual_usd": actual,
+                       "files": [v["path"] for v in videos]})
+    return record
+
+
+def _close_unsuccessful(record: VideoJob, store: JobStore, ledger: Ledger | None, result: PollResult) -> VideoJob:
     outcome = result.outcome
     if result.state == "blocked" or (outcome is not None and outcome.filtered_reasons and not result.error):
         reasons = (outcome.filtered_reasons if outcome else []) or [str((result.error or {}).get("message", ""))]
@@ -273,46 +251,50 @@ def _close_unsuccessful(record: dict[str, Any], store: JobStore, ledger: Ledger 
         message, hint = describe_operation_error(result.error or {})
         state, error = "failed", {"type": "generation_failed", "message": message, "hint": hint,
                                   "operation_error": result.error}
-    record = store.update(record["job_id"], state=state, error=error, actual_usd=0.0, finished=now_iso())
+    record = store.update(record.job_id, state=state, error=error, actual_usd=0.0, finished=now_iso())
     if ledger is not None:
-        ledger.append({"run_id": record["job_id"], "command": "video_gen", "status": state,
-                       "model": record["model"]["id"], "backend": record["backend"]["name"],
-                       "estimate_usd": record["estimate"].get("estimate_usd"), "actual_usd": 0.0})
-    return outcome_of(record)
+        ledger.append({"run_id": record.job_id, "command": "video_gen", "status": state,
+                       "model": record.model["id"], "backend": record.backend["name"],
+                       "estimate_usd": record.estimate.get("estimate_usd"), "actual_usd": 0.0})
+    return record
 
 
-def outcome_of(record: dict[str, Any]) -> dict[str, Any]:
+def outcome_of(record: VideoJob) -> dict[str, Any]:
     """The stdout fields for a finished job, or the error its state means."""
-    state = record.get("state")
-    doc = {"job_id": record["job_id"], "state": state, "videos": record.get("outputs") or [],
-           "backend": record["backend"],
-           "model": record["model"], "mode": record.get("mode"), "operation": record.get("handle"),
-           "cost": {**record.get("estimate", {}), "actual_usd": record.get("actual_usd")},
-           "polls": record.get("polls", 0)}
+    state = record.state
+    doc = {"job_id": record.job_id, "state": state, "videos": record.outputs or [],
+           "backend": record.backend,
+           "model": record.model, "mode": record.mode, "operation": record.handle,
+           "cost": {**record.estimate, "actual_usd": record.actual_usd},
+           "polls": record.polls}
     if state == "succeeded":
         return doc
-    error = record.get("error") or {}
-    if state == "blocked":
-        exc: errors.MediagenError = errors.GenerationBlocked(
-            error.get("message", "no video returned"),
-            "Safety filters removed the video (nothing was billed). Rephrase the prompt: avoid real people, "
-            "violence, brands and minors, or describe the scene more neutrally.",
-            reason="; ".join(error.get("reasons", [])) or None, details={"job_id": record["job_id"]})
-    elif state == "cancelled":
-        exc = errors.GenerationFailed(f"job {record['job_id']} was cancelled", "Start a new generation if needed.")
-    else:
-        exc = errors.GenerationFailed(error.get("message", f"job {record['job_id']} {state}"),
-                                      error.get("hint", "See details."),
-                                      details={"job_id": record["job_id"], "error": error})
+    exc = _state_error(record)
     exc.partial = doc
     raise exc
 
 
+def _state_error(record: VideoJob) -> errors.MediagenError:
+    """The error a job's final (unsuccessful) state means."""
+    error = record.error or {}
+    if record.state == "blocked":
+        return errors.GenerationBlocked(
+            error.get("message", "no video returned"),
+            "Safety filters removed the video (nothing was billed). Rephrase the prompt: avoid real people, "
+            "violence, brands and minors, or describe the scene more neutrally.",
+            reason="; ".join(error.get("reasons", [])) or None, details={"job_id": record.job_id})
+    if record.state == "cancelled":
+        return errors.GenerationFailed(f"job {record.job_id} was cancelled", "Start a new generation if needed.")
+    return errors.GenerationFailed(error.get("message", f"job {record.job_id} {record.state}"),
+                                   error.get("hint", "See details."),
+                                   details={"job_id": record.job_id, "error": error})
+
+
 # -- downloads -----------------------------------------------------------------------
 
-def _save_videos(record: dict[str, Any], media: list[MediaPayload], settings: Settings, transport: Transport,
+def _save_videos(record: VideoJob, media: list[MediaPayload], settings: Settings, transport: Transport,
                  choice: BackendChoice, console: Console) -> list[dict[str, Any]]:
-    plan = record["output"]
+    plan = record.output
     folder, stem = Path(plan["folder"]), plan["stem"]
     videos = []
     for index, payload in enumerate(media, start=1):
@@ -333,7 +315,7 @@ def _save_videos(record: dict[str, Any], media: list[MediaPayload], settings: Se
     return videos
 
 
-def _fetch(payload: MediaPayload, path: Path, record: dict[str, Any], settings: Settings, transport: Transport,
+def _fetch(payload: MediaPayload, path: Path, record: VideoJob, settings: Settings, transport: Transport,
            choice: BackendChoice) -> dict[str, Any]:
     """Write one result to ``path``: inline bytes, a gs:// object, or a Gemini file (key in a header)."""
     if payload.data is not None:
@@ -345,7 +327,7 @@ def _fetch(payload: MediaPayload, path: Path, record: dict[str, Any], settings: 
         return {"path": str(path), "mime_type": payload.mime_type, "bytes": done.size, "sha256": done.sha256,
                 "remote": {"gcs_uri": uri}}
     auth = choice.credential.auth if _trusted(uri, settings) else None
-    if isinstance(provider_for(record["model"].get("family"), record["model"]["id"]), OmniProvider):
+    if isinstance(provider_for(record.model.get("family"), record.model["id"]), OmniProvider):
         _wait_file_active(uri, settings, transport, auth)
     try:
         done = transport.download(HttpRequest("GET", uri, label="video download"), path, auth)
@@ -387,43 +369,43 @@ def _wait_file_active(uri: str, settings: Settings, transport: Transport, auth: 
 
 # -- costs and sidecars ------------------------------------------------------------------
 
-def actual_cost(record: dict[str, Any], outcome: Any, produced: int) -> float | None:
+def actual_cost(record: VideoJob, outcome: Any, produced: int) -> float | None:
     """Omni: from the returned video tokens; Veo: the catalog price for what was produced."""
-    estimate = record.get("estimate") or {}
+    estimate = record.estimate or {}
     if not estimate.get("priced"):
         return None
-    if record.get("provider") == "omni":
+    if record.provider == "omni":
         tokens = omni_wire.video_output_tokens(outcome.usage or {})
-        rate = (record.get("pricing") or {}).get("usd_per_million_video_tokens")
+        rate = (record.pricing or {}).get("usd_per_million_video_tokens")
         if tokens and rate:
             return round(tokens * rate / 1_000_000, 6)
-    count = int((record.get("request") or {}).get("count") or 1)
+    count = int((record.request or {}).get("count") or 1)
     usd = estimate.get("estimate_usd") or 0.0
     return round(usd * produced / max(1, count), 6)
 
 
-def _sidecar(record: dict[str, Any], video: dict[str, Any], outcome: Any, actual: float | None,
-             produced: int) -> dict[str, Any]:
+def _sidecar(record: VideoJob, video: dict[str, Any], outcome: Any, actual: float | None,
+             produced: int) -> Sidecar:
     per_video = round(actual / produced, 6) if actual is not None and produced else actual
-    doc = {
-        "mediagen_version": __version__, "kind": "video",
-        "created": now_iso(), "file": Path(video["path"]).name, "mime_type": video["mime_type"],
-        "bytes": video["bytes"], "sha256": video["sha256"], "duration_s": video.get("duration_s"),
-        "prompt": record["prompt"], "mode": record["mode"], "model": record["model"],
-        "backend": record["backend"], "location": record.get("location"), "job_id": record["job_id"],
-        "operation": record.get("handle"), "parameters": record["parameters"], "inputs": record["inputs"],
-        "extend_source": record.get("extend_source"), "usage": outcome.usage or None,
-        "text": outcome.text or None,
-        "cost": {**record["estimate"], "actual_usd": per_video},
-        "timings": {"submitted": record.get("submitted"), "finished": now_iso(),
-                    "processing_s": round(time.time() - float(record.get("submitted_epoch") or time.time()), 1),
-                    "polls": record.get("polls")},
-        "safety": {"blocked": False},
-    }
+    sidecar = Sidecar.of(
+        mediagen_version=__version__, kind="video",
+        created=now_iso(), file=Path(video["path"]).name, mime_type=video["mime_type"],
+        bytes=video["bytes"], sha256=video["sha256"], duration_s=video.get("duration_s"),
+        prompt=record.prompt, mode=record.mode, model=record.model,
+        backend=record.backend, location=record.location, job_id=record.job_id,
+        operation=record.handle, parameters=record.parameters, inputs=record.inputs,
+        extend_source=record.extend_source, usage=outcome.usage or None,
+        text=outcome.text or None,
+        cost={**record.estimate, "actual_usd": per_video},
+        timings={"submitted": record.submitted, "finished": now_iso(),
+                 "processing_s": round(time.time() - float(record.submitted_epoch or time.time()), 1),
+                 "polls": record.polls},
+        safety={"blocked": False},
+    )
     if video.get("remote"):
-        doc["remote"] = video["remote"]
+        sidecar.set(remote=video["remote"])
     if video.get("gcs_uri"):
-        doc["gcs_uri"] = video["gcs_uri"]
-    if record.get("provider") == "omni":
-        doc["omni"] = {"interaction_id": record.get("handle")}
-    return doc
+        sidecar.set(gcs_uri=video["gcs_uri"])
+    if record.provider == "omni":
+        sidecar.set(omni={"interaction_id": record.handle})
+    return sidecar

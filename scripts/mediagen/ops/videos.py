@@ -26,7 +26,7 @@ from mediagen.core.console import Console
 from mediagen.ops import frames
 from mediagen.ops.inputs import load_image, load_video
 from mediagen.wire.common import MediaInput
-from mediagen.ops.output import read_sidecar
+from mediagen.ops.output import Sidecar, read_sidecar
 from mediagen.ops.providers import OmniProvider, VeoProvider, provider_for
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, Transport
@@ -230,17 +230,17 @@ def _source_layer(base: Settings) -> tuple[Layer | None, dict[str, Any] | None]:
     if not target or str(target).startswith(("gs://", "http://", "https://")):
         return None, None
     sidecar = read_sidecar(Path(target))
-    if not sidecar:
+    if sidecar is None:
         return None, {"path": str(target), "sidecar": None}
-    params = sidecar.get("parameters") or {}
+    params = sidecar.parameters or {}
     values: dict[str, Any] = {}
     for key in INHERITED_KEYS:
         entry = params.get(key)
         value = entry.get("value") if isinstance(entry, dict) else entry
         if value is not None:
             values[key] = value
-    values.setdefault("model", (sidecar.get("model") or {}).get("id"))
-    backend = (sidecar.get("backend") or {})
+    values.setdefault("model", (sidecar.model or {}).get("id"))
+    backend = sidecar.backend or {}
     values.setdefault("backend", backend.get("name"))
     if backend.get("project_id"):
         values.setdefault("project_id", backend["project_id"])
@@ -251,12 +251,12 @@ def _source_layer(base: Settings) -> tuple[Layer | None, dict[str, Any] | None]:
 def _extend_input(plan: VideoPlan, transport: Transport | None, inputs: VideoInputs) -> None:
     """How the clip to extend is referenced: interaction id, Gemini file URI, gs:// URI or bytes."""
     target = str(plan.settings["extend_video"])
-    sidecar = (plan.extend_source or {}).get("sidecar") or {}
-    remote = sidecar.get("remote") or {}
+    sidecar = (plan.extend_source or {}).get("sidecar") or Sidecar()
+    remote = sidecar.remote or {}
     source: dict[str, Any] = {"source": target}
     if isinstance(plan.provider, OmniProvider):
-        interaction = (sidecar.get("omni") or {}).get("interaction_id")
-        same_backend = (sidecar.get("backend") or {}).get("name") == plan.choice.backend
+        interaction = (sidecar.omni or {}).get("interaction_id")
+        same_backend = (sidecar.backend or {}).get("name") == plan.choice.backend
         if interaction and same_backend:
             source["previous_interaction_id"] = interaction
         else:
@@ -276,8 +276,8 @@ def _extend_input(plan: VideoPlan, transport: Transport | None, inputs: VideoInp
         source["gcs_uri"] = target
     else:
         inputs.video = load_video(target, transport=transport)
-    if sidecar.get("duration_s"):
-        source["seconds"] = float(sidecar["duration_s"])
+    if sidecar.duration_s:
+        source["seconds"] = float(sidecar.duration_s)
     elif inputs.video is not None and inputs.video.data is not None and not target.startswith("gs://"):
         source["seconds"] = _local_seconds(Path(target))
     inputs.source = source

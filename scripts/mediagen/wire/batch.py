@@ -42,6 +42,18 @@ class BatchState:
     responses_file: str | None = None
     error: dict[str, Any] | None = None
 
+    @property
+    def requests_total(self) -> int | None:
+        """How many requests the batch holds (``batchStats.requestCount``), when reported."""
+        total = self.stats.get("requestCount")
+        return int(total) if total else None
+
+    @property
+    def requests_done(self) -> int:
+        """Requests finished so far, successful or failed."""
+        stats = self.stats
+        return int(stats.get("successfulRequestCount") or 0) + int(stats.get("failedRequestCount") or 0)
+
 
 def normalize_state(value: Any) -> str:
     """``BATCH_STATE_RUNNING`` / ``JOB_STATE_RUNNING`` -> ``RUNNING`` (unknown values pass through)."""
@@ -117,6 +129,33 @@ def result_of(entry: dict[str, Any]) -> BatchResult:
         error = {"message": "the batch returned no response for this request"}
     return BatchResult(str(key) if key is not None else None, response if isinstance(response, dict) else None,
                        error)
+
+
+def list_params(page_size: int = 100, page_token: str | None = None) -> dict[str, str]:
+    """Query parameters of ``GET batches`` (one page; ``page_token`` continues a listing)."""
+    params = {"pageSize": str(page_size)}
+    if page_token:
+        params["pageToken"] = page_token
+    return params
+
+
+def named_batch(listing: dict[str, Any], display_name: str) -> str | None:
+    """The name (``batches/ID``) of the listed batch whose display name is ``display_name``."""
+    for operation in listing.get("operations") or listing.get("batches") or []:
+        meta = operation.get("metadata") or operation
+        if meta.get("displayName") == display_name and operation.get("name"):
+            return str(operation["name"])
+    return None
+
+
+def cancel_path(name: str) -> str:
+    """``batches/ID`` -> ``batches/ID:cancel`` (POSTed with ``cancel_body()``)."""
+    return f"{name}:cancel"
+
+
+def cancel_body() -> dict[str, Any]:
+    """The (empty) body of a batch cancel request."""
+    return {}
 
 
 def batch_id(name: str) -> str:

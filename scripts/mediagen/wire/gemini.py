@@ -70,3 +70,8 @@ def parse_response(doc: dict[str, Any]) -> GenerationOutcome:
                 texts.append(part["text"])
     outcome.text = "\n".join(t for t in texts if t.strip())
     return outcome
+
+
+def prompt_token_count(usage: dict[str, Any] | None) -> int:
+    """Input tokens billed for a request, from its ``usageMetadata`` (0 when not reported)."""
+    return int((usage or {}).get("promptTokenCount") or 0)

@@ -14,6 +14,7 @@ from typing import Any
 from mediagen.wire.common import GenerationOutcome, MediaInput, MediaPayload
 
 RUNNING_STATES = frozenset({"in_progress", "queued"})
+SAFETY_WORDS = ("safety", "blocked", "prohibited", "responsible ai", "filtered")
 FAILED_STATES = frozenset({"failed", "incomplete", "cancelled", "budget_exceeded", "requires_action"})
 
 
@@ -90,6 +91,28 @@ class InteractionState:
     @property
     def failed(self) -> bool:
         return self.status in FAILED_STATES
+
+
+def interaction_id(doc: dict[str, Any]) -> str | None:
+    """The id of a created interaction (what later polls and cancels address)."""
+    value = doc.get("id")
+    return str(value) if value else None
+
+
+def cancel_url(interaction_url: str) -> str:
+    """``.../interactions/{id}`` -> ``.../interactions/{id}/cancel`` (POSTed with ``cancel_body()``)."""
+    return f"{interaction_url}/cancel"
+
+
+def cancel_body() -> dict[str, Any]:
+    """The (empty) body of an interaction cancel request."""
+    return {}
+
+
+def is_safety_error(error: dict[str, Any]) -> bool:
+    """Whether an interaction error means safety filters stopped the generation."""
+    text = f"{error.get('code', '')} {error.get('message', '')}".lower()
+    return any(word in text for word in SAFETY_WORDS)
 
 
 def parse_interaction(doc: dict[str, Any]) -> InteractionState:

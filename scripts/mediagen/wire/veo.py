@@ -15,6 +15,10 @@ from typing import Any
 from mediagen.wire.common import GenerationOutcome, MediaInput, MediaPayload
 
 VERTEX_ONLY_PARAMS = ("seed", "generateAudio", "storageUri", "resizeMode", "compressionQuality")
+# google.rpc.Code numbers an operation's ``error.code`` may carry.
+GRPC_NAMES = {1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
+              7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION", 13: "INTERNAL",
+              14: "UNAVAILABLE", 16: "UNAUTHENTICATED"}
 
 
 @dataclass
@@ -132,3 +136,11 @@ def parse_operation(doc: dict[str, Any]) -> OperationState:
     if not outcome.media and not outcome.filtered_reasons and body.get("raiMediaFilteredCount"):
         outcome.filtered_reasons = [f"{body['raiMediaFilteredCount']} video(s) removed by safety filters"]
     return OperationState(True, outcome=outcome)
+
+
+def error_code_name(error: dict[str, Any]) -> str:
+    """The name of an operation error's code (``3`` -> ``INVALID_ARGUMENT``; string codes pass through)."""
+    code = error.get("code")
+    if isinstance(code, int):
+        return GRPC_NAMES.get(code, str(code))
+    return str(code or "error")

@@ -33,11 +33,12 @@ from mediagen.ops import frames
 from mediagen.ops.images import plan_images, run_images
 from mediagen.ops.jobstore import JobStore, new_job_id, store_for
 from mediagen.ops.ledger import Ledger, ledger_for
+from mediagen.ops.lro import Clock
 from mediagen.ops.storyboard.layers import image_settings, inherited, shot_settings, top_layers
 from mediagen.ops.storyboard.manifest import RESUMABLE
 from mediagen.ops.storyboard.planning import ShotEstimate, Storyboard
 from mediagen.ops.storyboard.shotlist import URI_PREFIXES, Shot, compose_prompt
-from mediagen.ops.videojobs import PollClock, submit, wait
+from mediagen.ops.videojobs import submit, wait
 from mediagen.ops.videos import DEFAULT_WAIT_TIMEOUT_S, VideoPlan, plan_video
 from mediagen.transport.http import Transport
 
@@ -51,7 +52,7 @@ class RunOptions:
     transport_factory: Callable[[], Transport]
     concurrency: int = DEFAULT_CONCURRENCY
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT_S
-    clock: PollClock | None = None
+    clock: Clock | None = None
 
 
 class Runner:
@@ -216,12 +217,11 @@ class Runner:
         plan = self._run_plan(estimate, previous, transport)
         job_id = new_job_id()
         self._record_submitting(shot, plan, job_id)
-        record = submit(plan, self.store, self.ledger, transport, self.console,
-                        output_target=str(self.board.shot_target(shot)), job_id=job_id)
+        submitted = submit(plan, self.store, self.ledger, transport, self.console,
+                           output_target=str(self.board.shot_target(shot)), job_id=job_id)
         self.manifest.update_shot(shot.id, state="running")
-        initial = record.pop("_initial", None)
         return wait(job_id, self.store, plan.settings, transport, self.console, timeout_s=self.remaining(),
-                    clock=self.options.clock, initial=initial, ledger=self.ledger)
+                    clock=self.options.clock, initial=submitted.initial, ledger=self.ledger)
 
     def _record_submitting(self, shot: Shot, plan: VideoPlan, job_id: str) -> None:
         """The new job id goes into the manifest before the create request is sent."""
@@ -291,7 +291,7 @@ class Runner:
 
     def _job_state(self, job_id: str) -> str | None:
         try:
-            return self.store.get(job_id).get("state")
+            return self.store.get(job_id).state
         except errors.MediagenError:
             return None
 
