@@ -17,10 +17,8 @@ from mediagen.app.outcome import Outcome, Prepared, SavedFile, completed, requir
 from mediagen.app.requests import ShotListRequest
 from mediagen.app.runtime import load_catalog, make_transport
 from mediagen.config.credentials import placeholder_headers
-from mediagen.ops.storyboard import Bases, RunOptions, Storyboard, prepare, run
+from mediagen.ops.storyboard import DEFAULT_CONCURRENCY, Bases, RunOptions, Storyboard, prepare, run
 from mediagen.ops.videos import DEFAULT_WAIT_TIMEOUT_S
-
-DEFAULT_CONCURRENCY = 4
 
 
 def run_storyboard(request: ShotListRequest, ctx: Context) -> Outcome:

@@ -24,7 +24,7 @@ from mediagen.core.console import Console
 from mediagen.ops.inputs import load_image
 from mediagen.wire.common import MediaInput
 from mediagen.ops.ledger import describe_cost, ledger_for
-from mediagen.ops.output import OutputPlan, Sidecar, read_sidecar, release, write_sidecar
+from mediagen.ops.output import OutputPlan, Sidecar, release, write_sidecar
 from mediagen.ops.payloads import save_payload
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, Transport
@@ -389,8 +389,3 @@ def _run_error(document: dict[str, Any], failures: list[CallResult],
                                                             if r.outcome and r.outcome.text][:3]})
     error.partial = document
     return error
-
-
-def source_sidecar(path: str) -> Sidecar | None:
-    """The sidecar of an earlier output (used to inherit settings)."""
-    return read_sidecar(Path(path))

@@ -21,7 +21,7 @@ Gemini Batch API jobs live in ``mediagen.ops.batch_api``.
 from __future__ import annotations
 
 from mediagen.ops.batch.inputs import ALIASES, ITEM_TYPES, KINDS, BatchInput, RawItem, normalize_values, read_input
-from mediagen.ops.batch.online import DEFAULT_CONCURRENCY, OnlineRun, run_online
+from mediagen.ops.batch.online import OnlineRun, run_online
 from mediagen.ops.batch.planning import (
     DEFAULT_OUTPUT_ROOT,
     DONE_STATES,
@@ -42,7 +42,7 @@ from mediagen.ops.batch.planning import (
 from mediagen.ops.batch.summary import ItemOutcome, actual_total, counts, previous_outcome, run_error
 
 __all__ = [
-    "ALIASES", "DEFAULT_CONCURRENCY", "DEFAULT_OUTPUT_ROOT", "DONE_STATES", "ITEM_TYPES", "KINDS", "PENDING_STATES",
+    "ALIASES", "DEFAULT_OUTPUT_ROOT", "DONE_STATES", "ITEM_TYPES", "KINDS", "PENDING_STATES",
     "RESULTS_NAME", "BatchInput", "BatchItem", "BatchPlan", "ItemConsole", "ItemOutcome", "OnlineRun", "RawItem",
     "ResultsFile", "Selection", "actual_total", "counts", "default_output_dir", "item_key", "normalize_values",
     "output_target", "plan_batch", "previous_outcome", "read_input", "run_error", "run_online", "select",

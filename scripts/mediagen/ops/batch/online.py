@@ -26,7 +26,6 @@ from mediagen.ops.videos import VideoPlan
 from mediagen.transport.http import RetryPolicy, Transport, new_session
 from mediagen.transport.limiter import AdaptiveLimiter, PacedTransport
 
-DEFAULT_CONCURRENCY = 16
 
 
 @dataclass
