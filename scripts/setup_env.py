@@ -46,6 +46,7 @@ REEXEC_GUARD_VAR = "MEDIAGEN_PYTHON_REEXEC"
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements.txt"
 PIP_TIMEOUT_S = 540          # below Claude Code's 600 s hook timeout
+HOOK_GRACE_S = 8.0           # how long the MCP stand-in leaves the build to the SessionStart hook
 _VERSION_CODE = "import sys; sys.stdout.write('%d.%d' % sys.version_info[:2])"
 
 
@@ -166,7 +167,34 @@ def ensure(place: Place, requirements: Path = REQUIREMENTS, path: str | None = N
             action = _build(place, requirements, os.environ.get("PATH", "") if path is None else path)
         except SetupError as exc:
             return Outcome("failed", None, str(exc), time.monotonic() - started)
-        return Outcome(action, place.python, "", time.monotonic() - started)
+        seconds = time.monotonic() - started
+        _write_state(place, {**_read_state(place), "action": action, "seconds": round(seconds, 1)})
+        return Outcome(action, place.python, "", seconds)
+
+
+def _read_state(place: Place) -> dict:
+    try:
+        state = json.loads(place.state.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _write_state(place: Place, state: dict) -> None:
+    partial = place.state.with_name(place.state.name + ".part")
+    partial.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
+    os.replace(partial, place.state)          # readers never see half a file
+
+
+def unannounced(place: Place, outcome: Outcome) -> Outcome:
+    """The build to tell the user about: this call's, or one the MCP server did before the hook ran."""
+    state = _read_state(place)
+    if outcome.action == "ready" and state.get("announced") is False:
+        outcome = Outcome(state.get("action", "created"), outcome.python, "", float(state.get("seconds") or 0))
+    if state.get("announced") is False and outcome.action != "failed":
+        with exclusive(place.lock):
+            _write_state(place, {**_read_state(place), "announced": True})
+    return outcome
 
 
 class SetupError(Exception):
@@ -181,9 +209,8 @@ def _build(place: Place, requirements: Path, path: str) -> str:
     _log(place, f"pip install -r {requirements}")
     _run_logged(place, [str(place.python), "-m", "pip", "install", "--disable-pip-version-check",
                         "-r", str(requirements)], "installing requirements.txt")
-    state = {"requirements_sha256": requirements_digest(requirements), "python": str(place.python),
-             "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    place.state.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
+    _write_state(place, {"requirements_sha256": requirements_digest(requirements), "python": str(place.python),
+                         "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "announced": False})
     return action
 
 
@@ -234,7 +261,7 @@ def hook(env=None, stdout=None, requirements: Path = REQUIREMENTS) -> int:
     if env.get(INTERPRETER_VAR) or not env.get("CLAUDE_PLUGIN_DATA"):
         return 0            # an interpreter chosen by the user, or not a plugin: nothing to build
     place = Place(env["CLAUDE_PLUGIN_DATA"])
-    outcome = ensure(place, requirements, env.get("PATH", ""))
+    outcome = unannounced(place, ensure(place, requirements, env.get("PATH", "")))
     if outcome.python is not None and env.get("CLAUDE_ENV_FILE"):
         with open(env["CLAUDE_ENV_FILE"], "a", encoding="utf-8") as exports:
             exports.write(f"export {INTERPRETER_VAR}={shlex.quote(str(outcome.python))}\n")
@@ -305,7 +332,37 @@ def serve_mcp(script: str, argv=None, env=None) -> None:
         return
     import mcp_bridge
 
-    sys.exit(mcp_bridge.run(lambda: ensure(place).python, lambda py: [str(py), script, *argv]))
+    sys.exit(mcp_bridge.run(lambda: after_the_hook(place), lambda py: [str(py), script, *argv]))
+
+
+def after_the_hook(place: Place, grace_s: float = HOOK_GRACE_S) -> Path | None:
+    """The environment's interpreter for the MCP stand-in: built by the SessionStart hook, which
+    starts at the same moment; built here only when no hook took it on within ``grace_s``
+    (hooks turned off), so that the hook is the one that builds and tells the user."""
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        python = ready_python(place)
+        if python is not None:
+            return python
+        if _is_locked(place.lock):
+            break                       # the hook is building: wait for it in ensure()
+        time.sleep(0.25)
+    return ensure(place).python
+
+
+def _is_locked(lock: Path) -> bool:
+    """Whether another process holds the build lock right now."""
+    if os.name == "nt" or not lock.exists():
+        return False                    # no cheap probe on Windows: rely on the grace period
+    import fcntl
+
+    with open(lock, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 def main(argv=None) -> int:

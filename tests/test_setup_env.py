@@ -152,6 +152,7 @@ def test_hook_builds_once_then_answers_nothing_then_updates(plugin: dict) -> Non
     place = setup_env.Place(plugin["data"])
     first = run_hook(plugin)
     assert first is not None and "installed its Python packages into" in first["systemMessage"]
+    assert json.loads(place.state.read_text())["announced"] is True
     assert imports(place.python, "mgtest_alpha") and not imports(place.python, "mgtest_beta")
     exported = plugin["env_file"].read_text()
     assert exported == f"export MEDIAGEN_PYTHON={place.python}\n"
@@ -173,6 +174,26 @@ def test_hook_builds_once_then_answers_nothing_then_updates(plugin: dict) -> Non
     rebuilt = run_hook(plugin)
     assert rebuilt is not None and "installed its Python packages" in rebuilt["systemMessage"]
     assert imports(place.python, "mgtest_alpha") and imports(place.python, "mgtest_beta")
+
+
+def test_a_build_by_the_mcp_server_is_still_announced_once(plugin: dict) -> None:
+    """The MCP stand-in may build first (hooks off, or a slow hook start): the hook then tells the user."""
+    place = setup_env.Place(plugin["data"])
+    path = plugin["env"]["PATH"]
+    built = setup_env.ensure(place, plugin["requirements"], path)
+    assert built.action == "created" and imports(built.python, "mgtest_alpha")
+    assert setup_env.ensure(place, plugin["requirements"], path).action == "ready"
+    answer = run_hook(plugin)
+    assert answer is not None and "installed its Python packages into" in answer["systemMessage"]
+    assert run_hook(plugin) is None
+
+
+def test_build_lock_is_visible_to_the_stand_in(tmp_path: Path) -> None:
+    lock = tmp_path / "venv.lock"
+    assert not setup_env._is_locked(lock)
+    with setup_env.exclusive(lock):
+        assert setup_env._is_locked(lock) is (os.name != "nt")
+    assert not setup_env._is_locked(lock)
 
 
 def test_hook_reports_a_failed_install_and_still_exits_zero(plugin: dict) -> None:
