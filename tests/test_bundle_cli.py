@@ -145,7 +145,10 @@ def test_discovery_as_a_per_user_clone(claude: Path, tmp_path: Path) -> None:
     (home / ".claude" / "skills" / PLUGIN).symlink_to(ROOT, target_is_directory=True)
     elsewhere = tmp_path / "some-project"
     elsewhere.mkdir()
-    init = init_event(headless(claude, "ping", cwd=elsewhere, home=home))
+    events = headless(claude, "ping", cwd=elsewhere, home=home)
+    init = init_event(events)
+    [hook] = session_start_hooks(events)          # a clone gets the plugin's SessionStart hook too
+    assert hook["exit_code"] == 0, hook
     assert {f"{PLUGIN}:{s}" for s in SKILLS} <= set(init["skills"]), init["skills"]
     assert f"{PLUGIN}:{AGENT}" in init["agents"], init["agents"]
     assert not init.get("plugin_errors"), init.get("plugin_errors")

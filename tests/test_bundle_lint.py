@@ -189,6 +189,16 @@ def _shot_list_example(root: Path) -> None:
     edit(root / AGENT, "transition: extend       #", "transition: dissolve     #")
 
 
+def _bare_script_hint(root: Path) -> None:
+    edit(root / ".claude/skills/generate-video/SKILL.md", "resume it with the free `wait` command of step 4",
+         "resume it with `jobs.py wait JOB_ID`")
+
+
+def _posix_only_variable(root: Path) -> None:
+    edit(root / ".claude/skills/generative/reference/troubleshooting.md",
+         ' (PowerShell: `$env:GOOGLE_GENAI_USE_VERTEXAI="true"`)', "")
+
+
 def _extra_manifest_file(root: Path) -> None:
     (root / ".claude-plugin" / "hooks.json").write_text("{}")
 
@@ -221,6 +231,9 @@ BREAKAGES = {
     "agent with AskUserQuestion": (_agent_asks_user, "not available to subagents"),
     "shot-list example": (_shot_list_example, "shot-list example"),
     "extra file in .claude-plugin": (_extra_manifest_file, "may hold only"),
+    "bare script in a hint": (_bare_script_hint, "`jobs.py wait JOB_ID` names a bare script"),
+    "environment variable without PowerShell": (_posix_only_variable,
+                                                "GOOGLE_GENAI_USE_VERTEXAI is set the POSIX way only"),
     "CLI not pinned": (_loose_cli_pin, "exact version"),
 }
 
@@ -284,6 +297,21 @@ def _run_other_command(text: str, materials: dict[str, str]) -> None:
         assert Path(materials["FRAME_PATH"]).stat().st_size > 0
         return
     raise AssertionError(f"no runner for documented command: {text}")
+
+
+def test_generate_video_runs_several_shots_as_one_storyboard() -> None:
+    from tests.bundle_lint import fenced_blocks, split_frontmatter
+
+    meta, body, _ = split_frontmatter((ROOT / ".claude/skills/generate-video/SKILL.md").read_text())
+    rules = tool_entries(meta["allowed-tools"])
+    for launcher in ("python3", "py -3"):
+        assert f'Bash({launcher} "${{CLAUDE_SKILL_DIR}}/../../../scripts/storyboard.py" *)' in rules
+    section = body[body.index("## Multi-shot"):]
+    commands = [line for info, _, lines in fenced_blocks(section) if info == "bash" for line in lines]
+    assert commands and all('/scripts/storyboard.py" "SHOT_LIST"' in c for c in commands), commands
+    assert any("--estimate-cost" in c for c in commands)
+    assert any("--approve" in c and "--max-cost" in c and "--wait-timeout" in c for c in commands)
+    assert "one by one" not in body and "never shot by shot" in section
 
 
 def test_navigator_shot_list_example_matches_the_schema() -> None:
