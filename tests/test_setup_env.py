@@ -207,6 +207,49 @@ def test_hook_reports_a_failed_install_and_still_exits_zero(plugin: dict) -> Non
     assert setup_env.ready_python(setup_env.Place(plugin["data"]), plugin["requirements"]) is None
 
 
+def old_python() -> str | None:
+    """The executable of a working Python 3.7-3.9 on this machine, if there is one."""
+    import glob
+    import shutil
+
+    candidates = [shutil.which(f"python3.{minor}") for minor in (9, 8, 7)]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.[789].*/bin/python3")))
+    for candidate in filter(None, candidates):
+        try:
+            proc = subprocess.run([candidate, "-c", "import sys; print(sys.executable)"], capture_output=True,
+                                  text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if proc.returncode == 0 and (setup_env.python_version([candidate]) or (3, 10)) < (3, 10):
+            return proc.stdout.strip()
+    return None
+
+
+OLD_PYTHON = old_python()          # looked up once, with the real HOME (tests run with a private one)
+
+
+@pytest.mark.skipif(os.name == "nt" or OLD_PYTHON is None, reason="needs a Python 3.7-3.9 besides this one")
+def test_hook_on_an_old_python_builds_with_a_new_one(plugin: dict, tmp_path: Path) -> None:
+    """python3 is 3.7-3.9: the hook still runs on it, and builds with `python`, the newer one."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(OLD_PYTHON)
+    (bin_dir / "python").symlink_to(sys.executable)
+    env = {**os.environ, **plugin["env"], "PATH": str(bin_dir), "PYTHONPATH": str(SCRIPTS)}
+    env.pop("MEDIAGEN_PYTHON", None)
+    code = (f"import io, sys, setup_env; out = io.StringIO(); "
+            f"setup_env.hook(None, out, setup_env.Path({str(plugin['requirements'])!r})); "
+            f"sys.stdout.write('%d.%d ' % sys.version_info[:2] + out.getvalue())")
+    proc = subprocess.run([str(bin_dir / "python3"), "-c", code], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    version, answer = proc.stdout.split(" ", 1)
+    assert tuple(map(int, version.split("."))) < (3, 10)
+    assert "installed its Python packages" in json.loads(answer)["systemMessage"]
+    built = setup_env.Place(plugin["data"]).python
+    assert setup_env.python_version([str(built)]) == sys.version_info[:2]
+
+
 @pytest.mark.skipif(os.name == "nt", reason="stub interpreters are shell scripts")
 def test_hook_names_the_missing_interpreter(plugin: dict, tmp_path: Path) -> None:
     bin_dir = tmp_path / "only-old"
