@@ -278,7 +278,8 @@ def hook_answer(outcome: Outcome, place: Place, requirements: Path = REQUIREMENT
     if outcome.action == "failed":
         message = (f"mediagen could not set up its Python packages: {outcome.message}. Its scripts and MCP "
                    f"server need them (log: {place.log}). Fix the cause and start a new session, or install "
-                   f"them yourself: python3 -m pip install -r {requirements}")
+                   f"them into a Python of your own (python3 -m pip install -r {requirements}) and set "
+                   f"{INTERPRETER_VAR} to that interpreter before starting Claude Code")
         return {"systemMessage": message,
                 "hookSpecificOutput": {"hookEventName": "SessionStart",
                                        "additionalContext": "mediagen's Python packages are not installed: "
