@@ -122,15 +122,17 @@ def test_common_flags_table_matches_the_parsers() -> None:
     assert wrong == {}
 
 
-@pytest.mark.parametrize("script", ALL_SCRIPTS)
+HELP_BROKEN = pytest.mark.xfail(strict=True, reason="batch_gen.py --help crashes: a '%' in its help texts "
+                                "(cli/batch_gen.py description, app/requests.py 'via') is not escaped for argparse")
+
+
+@pytest.mark.parametrize("script", [pytest.param(s, marks=HELP_BROKEN) if s == "batch_gen.py" else s
+                                    for s in ALL_SCRIPTS])
 def test_every_script_answers_help(script: str) -> None:
     """README: every script takes --help (and prints usage)."""
     import subprocess
     import sys
 
-    if script == "batch_gen.py":
-        pytest.xfail("batch_gen.py --help crashes: a '%' in its help texts (cli/batch_gen.py and "
-                     "app/requests.py 'via') is not escaped for argparse")
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--help"], capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0 and "usage:" in proc.stdout, proc.stderr
