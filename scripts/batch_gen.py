@@ -2,7 +2,10 @@
 """Generate many images or videos from one input file, resumably. See --help."""
 import sys
 
-from mediagen.cli.batch_gen import main
+import setup_env
 
 if __name__ == "__main__":
+    setup_env.reexec_in_plugin_env()  # before any dependency is imported
+    from mediagen.cli.batch_gen import main
+
     sys.exit(main())

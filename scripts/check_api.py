@@ -2,7 +2,10 @@
 """Check credentials and backend choice for free. See --help."""
 import sys
 
-from mediagen.cli.check_api import main
+import setup_env
 
 if __name__ == "__main__":
+    setup_env.reexec_in_plugin_env()  # before any dependency is imported
+    from mediagen.cli.check_api import main
+
     sys.exit(main())

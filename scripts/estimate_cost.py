@@ -2,7 +2,10 @@
 """Estimate the cost of an image or video request. See --help."""
 import sys
 
-from mediagen.cli.estimate_cost import main
+import setup_env
 
 if __name__ == "__main__":
+    setup_env.reexec_in_plugin_env()  # before any dependency is imported
+    from mediagen.cli.estimate_cost import main
+
     sys.exit(main())

@@ -2,7 +2,10 @@
 """Write a static HTML gallery over an output folder's sidecars. See --help."""
 import sys
 
-from mediagen.cli.gallery import main
+import setup_env
 
 if __name__ == "__main__":
+    setup_env.reexec_in_plugin_env()  # before any dependency is imported
+    from mediagen.cli.gallery import main
+
     sys.exit(main())

@@ -2,7 +2,10 @@
 """Manage video jobs. See --help."""
 import sys
 
-from mediagen.cli.jobs import main
+import setup_env
 
 if __name__ == "__main__":
+    setup_env.reexec_in_plugin_env()  # before any dependency is imported
+    from mediagen.cli.jobs import main
+
     sys.exit(main())

@@ -2,7 +2,10 @@
 """Make a multi-shot video from a YAML shot list. See --help."""
 import sys
 
-from mediagen.cli.storyboard import main
+import setup_env
 
 if __name__ == "__main__":
+    setup_env.reexec_in_plugin_env()  # before any dependency is imported
+    from mediagen.cli.storyboard import main
+
     sys.exit(main())

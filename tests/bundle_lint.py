@@ -33,6 +33,11 @@ from typing import Any, Iterable
 import jsonschema
 import yaml
 
+try:
+    from tests.bundle_hints import hint_problems
+except ImportError:                 # run as a script: python3 tests/bundle_lint.py
+    from bundle_hints import hint_problems
+
 SCHEMA_DIR = Path(__file__).resolve().parent / "bundle_schemas"
 # Schemas the scripts themselves use live in the package (the shot list is read by storyboard.py).
 PACKAGE_SCHEMAS = {"shotlist.schema.json": Path(__file__).resolve().parents[1] / "scripts" / "mediagen" / "schemas"
@@ -361,6 +366,8 @@ class _Lint:
                 if lines > REFERENCE_TOC_AFTER and "## Contents" not in md.read_text(encoding="utf-8"):
                     self.add(f"{_rel(md, self.root)}: {lines} lines without a '## Contents' section")
         commands = [c for md in files for c in commands_in(md) + inline_commands(md)]
+        for md in files:
+            self.problems.extend(hint_problems(md, _rel(md, self.root)))
         for cmd in commands:
             self.check_command(cmd, SKILL_SCRIPTS_DIR, skill_dir)
         self.lint_allowed_tools(where, tool_entries(meta.get("allowed-tools")), commands)
@@ -453,6 +460,7 @@ class _Lint:
             if tool in NOT_FOR_AGENTS:
                 self.add(f"{where}: {tool} is not available to subagents")
         self.check_paths(path, self.root)
+        self.problems.extend(hint_problems(path, where))
         for cmd in commands_in(path) + inline_commands(path):
             self.check_command(cmd, AGENT_SCRIPTS_DIR, self.root)
         for info, start, lines in fenced_blocks(body):
@@ -558,7 +566,7 @@ def lint_bundle(root: Path) -> list[str]:
     names = lint.lint_skills()
     agents = lint.lint_agents()
     lint.lint_manifests(names, agents)
-    return lint.problems
+    return list(dict.fromkeys(lint.problems))     # a reference file shared by skills reports once
 
 
 def bundle_commands(root: Path) -> list[tuple[Command, str]]:

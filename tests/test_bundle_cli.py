@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,11 @@ PASS_ENV = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 @pytest.fixture(scope="module")
 def claude() -> Path:
+    return pinned_cli()
+
+
+def pinned_cli() -> Path:
+    """The pinned CLI; a skip when it is not installed, a failure in CI."""
     if not CLAUDE.exists():
         message = f"{CLAUDE.relative_to(ROOT)} is missing: run `npm ci --prefix tests/tools/claude-cli` (its package.json pins @anthropic-ai/claude-code)"
         if os.environ.get("CI", "").lower() == "true":
@@ -46,23 +52,31 @@ def claude() -> Path:
     return CLAUDE
 
 
-def cli_env(home: Path) -> dict[str, str]:
+def cli_env(home: Path, *, provision: bool = False) -> dict[str, str]:
+    """The CLI's environment. Unless ``provision``, the plugin's SessionStart hook is told to use this
+    interpreter (``MEDIAGEN_PYTHON``) instead of building its own environment in every fresh HOME;
+    tests/test_plugin_install.py covers the building."""
     env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
     env.update({"HOME": str(home), "USERPROFILE": str(home), "DISABLE_AUTOUPDATER": "1",
                 "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1",
                 "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"})
+    if not provision:
+        env["MEDIAGEN_PYTHON"] = sys.executable
     return env
 
 
-def run_cli(claude: Path, *args: str, cwd: Path, home: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_cli(claude: Path, *args: str, cwd: Path, home: Path, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     home.mkdir(parents=True, exist_ok=True)
-    return subprocess.run([str(claude), *args], cwd=cwd, env=cli_env(home), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(claude), *args], cwd=cwd, env=cli_env(home) if env is None else env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
 
 
-def headless(claude: Path, prompt: str, *extra: str, cwd: Path, home: Path) -> list[dict[str, Any]]:
+def headless(claude: Path, prompt: str, *extra: str, cwd: Path, home: Path,
+             env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Events of ``claude -p PROMPT --output-format stream-json --verbose`` (it stops at the login check)."""
-    proc = run_cli(claude, "-p", prompt, "--output-format", "stream-json", "--verbose", *extra, cwd=cwd, home=home)
+    proc = run_cli(claude, "-p", prompt, "--output-format", "stream-json", "--verbose", *extra, cwd=cwd, home=home,
+                   env=env)
     events = []
     for line in proc.stdout.splitlines():
         try:
@@ -103,10 +117,19 @@ def test_discovery_from_the_repository(claude: Path, tmp_path: Path) -> None:
     assert AGENT in init["agents"], init["agents"]
 
 
+def session_start_hooks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``hook_response`` events of SessionStart hooks."""
+    return [e for e in events if e.get("subtype") == "hook_response" and e.get("hook_event") == "SessionStart"]
+
+
 def test_discovery_as_a_plugin(claude: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "some-project"
     elsewhere.mkdir()
-    init = init_event(headless(claude, "ping", "--plugin-dir", str(ROOT), cwd=elsewhere, home=tmp_path / "home"))
+    events = headless(claude, "ping", "--plugin-dir", str(ROOT), cwd=elsewhere, home=tmp_path / "home")
+    init = init_event(events)
+    # The plugin's SessionStart hook ran and, with MEDIAGEN_PYTHON given, built nothing and said nothing.
+    [hook] = session_start_hooks(events)
+    assert (hook["exit_code"], hook["stdout"]) == (0, ""), hook
     assert {f"{PLUGIN}:{s}" for s in SKILLS} <= set(init["skills"]), init["skills"]
     assert f"{PLUGIN}:{AGENT}" in init["agents"], init["agents"]
     plugins = {p["name"]: p for p in init.get("plugins") or []}
@@ -122,7 +145,10 @@ def test_discovery_as_a_per_user_clone(claude: Path, tmp_path: Path) -> None:
     (home / ".claude" / "skills" / PLUGIN).symlink_to(ROOT, target_is_directory=True)
     elsewhere = tmp_path / "some-project"
     elsewhere.mkdir()
-    init = init_event(headless(claude, "ping", cwd=elsewhere, home=home))
+    events = headless(claude, "ping", cwd=elsewhere, home=home)
+    init = init_event(events)
+    [hook] = session_start_hooks(events)          # a clone gets the plugin's SessionStart hook too
+    assert hook["exit_code"] == 0, hook
     assert {f"{PLUGIN}:{s}" for s in SKILLS} <= set(init["skills"]), init["skills"]
     assert f"{PLUGIN}:{AGENT}" in init["agents"], init["agents"]
     assert not init.get("plugin_errors"), init.get("plugin_errors")
