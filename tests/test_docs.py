@@ -122,12 +122,7 @@ def test_common_flags_table_matches_the_parsers() -> None:
     assert wrong == {}
 
 
-HELP_BROKEN = pytest.mark.xfail(strict=True, reason="batch_gen.py --help crashes: a '%' in its help texts "
-                                "(cli/batch_gen.py description, app/requests.py 'via') is not escaped for argparse")
-
-
-@pytest.mark.parametrize("script", [pytest.param(s, marks=HELP_BROKEN) if s == "batch_gen.py" else s
-                                    for s in ALL_SCRIPTS])
+@pytest.mark.parametrize("script", ALL_SCRIPTS)
 def test_every_script_answers_help(script: str) -> None:
     """README: every script takes --help (and prints usage)."""
     import subprocess

@@ -67,7 +67,8 @@ def make_parser(prog: str, description: str, stdout: TextIO | None, *, epilog: s
 def option(group: Any, request_type: type, name: str, *short: str, **kwargs: Any) -> argparse.Action:
     """``--name-with-dashes`` for a request field, its help and choices taken from the request type."""
     meta = field_meta(request_type, name)
-    kwargs.setdefault("help", meta.get("cli_help", meta["help"]))
+    text = meta.get("cli_help", meta["help"])
+    kwargs.setdefault("help", text.replace("%", "%%") if text else text)     # argparse %-formats help
     if "choices" in meta and "action" not in kwargs:
         kwargs.setdefault("choices", list(meta["choices"]))
     return group.add_argument(*short, "--" + name.replace("_", "-"), dest=name, **kwargs)
