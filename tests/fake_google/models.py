@@ -58,6 +58,7 @@ class VeoModel:
     extension: bool
     mask: bool
     audio: bool = True
+    mask_uncertain: bool = False      # masks accepted unless config.veo31_mask_refused (UNCERTAIN)
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,11 @@ VEO_MODELS = {m.id: m for m in [
     VeoModel("veo-3.0-fast-generate-001", (4, 6, 8), ("720p", "1080p"), 1, 4, 0, False, False, False),
     VeoModel("veo-2.0-generate-001", (5, 6, 7, 8), ("720p",), 2, 4, 0, False, False, False, audio=False),
     # Vertex
-    VeoModel("veo-3.1-generate-001", (4, 6, 8), ("720p", "1080p", "4k"), 1, 4, 3, False, True, False),
-    VeoModel("veo-3.1-fast-generate-001", (4, 6, 8), ("720p", "1080p", "4k"), 1, 4, 3, False, True, False),
+    # Mask editing on Veo 3.1 is UNCERTAIN: accepted unless config.veo31_mask_refused.
+    VeoModel("veo-3.1-generate-001", (4, 6, 8), ("720p", "1080p", "4k"), 1, 4, 3, False, True, False,
+             mask_uncertain=True),
+    VeoModel("veo-3.1-fast-generate-001", (4, 6, 8), ("720p", "1080p", "4k"), 1, 4, 3, False, True, False,
+             mask_uncertain=True),
     VeoModel("veo-3.1-lite-generate-001", (4, 6, 8), ("720p", "1080p"), 1, 4, 0, False, True, False),
     # Mask editing and STYLE references: only this allow-listed model (SDK tests).
     VeoModel("veo-2.0-generate-exp", (5, 6, 7, 8), ("720p",), 2, 4, 3, True, True, True, audio=False),

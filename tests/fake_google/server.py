@@ -57,6 +57,7 @@ class Config:
     video_outcome: str = "ok"          # ok|rai_filtered|error
     video_seconds: float | None = None  # override the produced clip length
     video_bytes_size: int | None = None  # serve synthetic video blobs of exactly this size
+    veo31_mask_refused: bool = False   # Veo 3.1 (Vertex GA ids) refuses mask edits (UNCERTAIN which is true)
     # Files API / downloads
     file_processing_polls: int = 0     # GET files/{id} says PROCESSING this many times
     file_failed: bool = False          # files end in FAILED instead of ACTIVE
