@@ -13,7 +13,8 @@ from mediagen.core.errors import ModelUnavailable, ValidationError
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "presets" / "models.schema.json").read_text())
-CATALOG = Catalog.load()
+TODAY = "2026-12-05"            # lifecycle dates are read against a pinned day
+CATALOG = Catalog.load(today=TODAY)
 MISSING = object()
 
 
@@ -255,12 +256,14 @@ def test_resolve_preview_ids_are_served_only_by_the_proxy():
 
 
 def test_resolve_deprecated_warns_with_shutdown_date():
-    res = CATALOG.resolve("gemini-3.1-flash-image", "gemini-api")
-    assert res.model.id == "gemini-3.1-flash-image"
-    assert len(res.warnings) == 1 and "2026-10-29" in res.warnings[0]
-    assert "gemini-nano-banana-2.1" in res.warnings[0]
-    assert "2027-03-15" in CATALOG.resolve("gemini-2.5-flash-image", "vertex").warnings[0]
+    res = CATALOG.resolve("gemini-2.5-flash-image", "vertex")
+    assert res.model.id == "gemini-2.5-flash-image"
+    assert len(res.warnings) == 1 and "shuts down on 2027-03-15" in res.warnings[0]
+    assert "--model gemini-3.1-flash-image" in res.warnings[0]
     assert CATALOG.resolve("gemini-3.1-flash-image", "vertex").warnings == []
+    # Since 2026-10-29 (field news) gemini-3.1-flash-image is gone from the Gemini API.
+    with pytest.raises(ModelUnavailable, match="2026-10-29.*gemini-nano-banana-2.1"):
+        CATALOG.resolve("gemini-3.1-flash-image", "gemini-api")
 
 
 def test_resolve_unknown_model_passes_through():
@@ -369,14 +372,14 @@ def test_veo_extension_is_seven_seconds_on_vertex():
 
 
 def test_imagen_ultra_count_2_is_rejected():
-    [problem] = _v(kind="image", backend="vertex", model="imagen-4-ultra", count=2)
+    [problem] = _errors(_v(kind="image", backend="vertex", model="imagen-4-ultra", count=2))
     assert problem.field == "count" and "choose 1" in problem.message and "--count 1" in problem.fix
 
 
 def test_imagen_seed_with_watermark():
     problems = _v(kind="image", backend="vertex", model="imagen-4", seed=True, add_watermark=True)
     assert _rules(problems) == {"imagen-seed-needs-no-watermark"}
-    assert _v(kind="image", backend="vertex", model="imagen-4", seed=True, add_watermark=False) == []
+    assert _errors(_v(kind="image", backend="vertex", model="imagen-4", seed=True, add_watermark=False)) == []
 
 
 def test_person_generation_on_gemini_images_is_vertex_only():
@@ -386,8 +389,7 @@ def test_person_generation_on_gemini_images_is_vertex_only():
 
 
 def test_image_sizes_per_model():
-    assert _v(kind="image", backend="gemini-api", model="nano-banana-2", image_size="512") != []   # deprecated: warns
-    assert _errors(_v(kind="image", backend="gemini-api", model="nano-banana-2", image_size="512")) == []
+    assert _v(kind="image", backend="vertex", model="nano-banana-2", image_size="512") == []
     [problem] = _v(kind="image", backend="gemini-api", model="nano-banana", image_size="512")
     assert "choose one of 1K, 2K, 4K" in problem.message
     [problem] = _v(kind="image", backend="vertex", model="gemini-2.5-flash-image", image_size="2K")[:1]

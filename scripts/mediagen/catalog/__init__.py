@@ -71,6 +71,23 @@ class Catalog(CatalogData):
         """
         return lifecycle.resolve(self, name, backend)
 
+    def lifecycle_warning(self, model: Model, entry: BackendEntry) -> str | None:
+        """The deprecation warning for a served entry (shutdown date and replacement), or None."""
+        return lifecycle.lifecycle_warning(self, model, entry)
+
+    def unavailable(self, model: Model, backend: str) -> tuple[str, str]:
+        """Message and hint for a model that is retired or absent on ``backend``."""
+        return lifecycle.unavailable(self, model, backend)
+
+    def not_found_hint(self, name: str, backend: str) -> str | None:
+        """For a 404 from a catalog model with a known replacement: the replacement to use (else None)."""
+        return lifecycle.not_found_hint(self, name, backend)
+
+    @staticmethod
+    def proxy_unknown_model_hint(wire_id: str) -> str:
+        """For CLIProxyAPI's "unknown provider for model": how to add the id to the proxy's own model list."""
+        return lifecycle.proxy_unknown_model_hint(wire_id)
+
     # ---- validate
 
     def validate(self, request: Mapping[str, Any]) -> list[Problem]:

@@ -3,14 +3,19 @@
 Retired or not served -> ``ModelUnavailable`` naming the replacement and where
 things are served; deprecated -> a warning with the shutdown date; unknown ->
 passed through unvalidated with a warning.
+
+Dates are read against the catalog's ``today``. A *firm* shutdown date that
+has come retires the model (refused before sending); a "not before" date
+(Google's "as early as") only warns, before and after it passes.
 """
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field
 
-from mediagen.catalog.data import BACKENDS, KINDS, BackendEntry, CatalogData, Model
+from mediagen.catalog.data import BACKENDS, FLAGS, KINDS, BackendEntry, CatalogData, Model
 from mediagen.core.errors import ModelUnavailable, ValidationError
+
+OVERRIDE = "$MEDIAGEN_CATALOG_OVERRIDE"
 
 
 @dataclass
@@ -77,16 +82,48 @@ def lifecycle_warning(catalog: CatalogData, model: Model, entry: BackendEntry) -
     """The deprecation warning for a served entry (shutdown date and replacement), or None."""
     if entry.status != "deprecated":
         return None
-    text = f"{model.id} is deprecated on {catalog.backend_label(entry.backend)}"
-    if entry.shutdown:
-        passed = entry.shutdown < _dt.date.today().isoformat()
-        text += (f"; its shutdown date {entry.shutdown} has passed and calls may fail" if passed
-                 else f" and shuts down on {entry.shutdown}")
-        if entry.uncertain:
-            text += " (date UNCERTAIN)"
+    text = f"{model.id} is deprecated on {catalog.backend_label(entry.backend)}{_dates(catalog, entry)}"
     if entry.replacement:
-        text += f"; use --model {entry.replacement}"
+        text += f"; use {replacement_use(entry)}"
     return text
+
+
+def _dates(catalog: CatalogData, entry: BackendEntry) -> str:
+    """The shutdown part of a deprecation warning, read against the catalog's date."""
+    if entry.shutdown:
+        text = (f"; its shutdown date {entry.shutdown} has passed (the catalog says it still answers) and calls "
+                "may fail" if entry.shutdown <= catalog.today else f" and shuts down on {entry.shutdown}")
+    elif entry.shutdown_not_before:
+        since = entry.shutdown_not_before
+        text = (f"; Google said it may shut down from {since}, so it can stop answering any day"
+                if since <= catalog.today else f" and may shut down from {since} (Google: \"as early as\")")
+    else:
+        return ""
+    return text + (" (date UNCERTAIN)" if entry.uncertain else "")
+
+
+def replacement_use(entry: BackendEntry) -> str:
+    """How to ask for an entry's replacement: ``--model R`` plus the settings that match the old model."""
+    flags = [f"--model {entry.replacement}"]
+    flags += [f"{FLAGS.get(name, '--' + name.replace('_', '-'))} {value}" for name, value in entry.replacement_settings]
+    return " ".join(flags)
+
+
+def not_found_hint(catalog: CatalogData, name: str, backend: str) -> str | None:
+    """For a 404 from a catalog model with a known replacement: the replacement to use (else None)."""
+    model = catalog.get(name)
+    entry = model.backends.get(backend) if model else None
+    if entry is None or not entry.replacement:
+        return None
+    label = catalog.backend_label(backend)
+    return f"{model.id} may have been shut down on {label}{_dates(catalog, entry)}: use {replacement_use(entry)}."
+
+
+def proxy_unknown_model_hint(wire_id: str) -> str:
+    """For CLIProxyAPI's "unknown provider for model": how to add the id to the proxy's own model list."""
+    return (f"CLIProxyAPI routes only the models in its own list: add {wire_id} to its config.yaml under "
+            f"gemini-api-key: -> models: (- name: {wire_id}) and restart the proxy, or pick a model it lists "
+            "(scripts/check_api.py shows them).")
 
 
 def unavailable(catalog: CatalogData, model: Model, backend: str) -> tuple[str, str]:
@@ -101,18 +138,24 @@ def _retired_text(catalog: CatalogData, model: Model, entry: BackendEntry) -> tu
     label = catalog.backend_label(entry.backend)
     when = f" on {entry.shutdown}" if entry.shutdown else ""
     message = f"{model.id} was shut down on {label}{when}"
+    if entry.retired_by_date:
+        message += f" (its firm shutdown date has come{'; the date is UNCERTAIN' if entry.uncertain else ''})"
     hints = []
     replacement = catalog.get(entry.replacement) if entry.replacement else None
     if replacement is not None:
         where = ", ".join(replacement.served_on()) or "nowhere"
         message += f"; its replacement is {replacement.id} (served on {where})"
         if entry.backend in replacement.served_on():
-            hints.append(f"--model {replacement.id}")
+            hints.append(replacement_use(entry))
     elsewhere = _elsewhere(catalog, model, entry.backend, skip=replacement.id if replacement else None)
     if elsewhere:
         message += "; " + "; ".join(text for text, _ in elsewhere)
         hints.extend(hint for _, hint in elsewhere)
-    return message, "use " + ", or ".join(hints) if hints else "pick another model with --model"
+    hint = "use " + ", or ".join(hints) if hints else "pick another model with --model"
+    if entry.retired_by_date:
+        hint += (f"; if it still answers, set still_served: true for it in {OVERRIDE} (models: [{{id: {model.id}, "
+                 f"backends: {{{entry.backend}: {{still_served: true}}}}}}])")
+    return message, hint
 
 
 def _absent_text(catalog: CatalogData, model: Model, backend: str) -> tuple[str, str]:

@@ -12,24 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from mediagen.catalog.conditions import given, member, number
-from mediagen.catalog.data import BACKENDS, VOCABULARY, CatalogData, Model, mode_capabilities
+from mediagen.catalog.data import BACKENDS, FLAGS, VOCABULARY, CatalogData, Model, mode_capabilities
 from mediagen.catalog.lifecycle import alternatives, default_model, default_or_none, lifecycle_warning, unavailable
 from mediagen.core.errors import ValidationError
-
-# The CLI flag that sets each field, used to phrase fixes.
-FLAGS: dict[str, str] = {
-    "model": "--model", "backend": "--backend", "aspect_ratio": "--aspect-ratio",
-    "image_size": "--image-size", "count": "--count", "input_images": "--image",
-    "negative_prompt": "--negative-prompt", "seed": "--seed", "person_generation": "--person-generation",
-    "thinking_level": "--thinking-level", "output_mime": "--output-mime", "add_watermark": "--watermark",
-    "batch": "--batch", "mode": "--image/--last-frame/--reference-image/--extend",
-    "duration": "--duration", "resolution": "--resolution", "generate_audio": "--no-audio/--generate-audio",
-    "first_frame": "--image", "last_frame": "--last-frame", "reference_assets": "--reference-image",
-    "reference_styles": "--reference-image PATH:style", "reference_videos": "--reference-video",
-    "source_seconds": "--extend", "mask_mode": "--mask-mode", "camera_control": "--camera",
-    "resize_mode": "--resize-mode", "enhance_prompt": "--enhance-prompt", "storage_uri": "--storage-uri",
-    "compression_quality": "--compression-quality", "kind": "--model",
-}
 
 # Words for messages ("aspect ratio 7:3 is not offered ...").
 LABELS: dict[str, str] = {name: name.replace("_", " ") for name in VOCABULARY}

@@ -131,22 +131,27 @@ def _check_proxy_optional(choice: BackendChoice, settings: Settings, transport: 
 
 
 def _catalog_view(catalog: Any, backend: str, is_visible: Any, pass_location: bool = False) -> list[dict[str, Any]]:
-    """Every catalog model offered on ``backend`` with its live visibility and lifecycle warnings."""
+    """Every catalog model offered on ``backend`` with its live visibility and lifecycle warnings.
+
+    Entries the file marks retired are left out; one its firm shutdown date retired (on the catalog's
+    date) is listed as retired, so the check says so instead of "deprecated".
+    """
     rows = []
     for model in catalog.models():
         entry = model.backends.get(backend)
-        if entry is None or entry.status == "retired":
+        if entry is None or (entry.status == "retired" and not entry.retired_by_date):
             continue
         location = entry.locations[0] if entry.locations else None
         seen = is_visible(entry.id, location) if pass_location else is_visible(entry.id)
         row: dict[str, Any] = {"id": model.id, "wire_id": entry.id, "kind": model.kind,
-                               "status": entry.status, "visible": bool(seen), "warnings": []}
-        if entry.shutdown:
-            row["shutdown"] = entry.shutdown
-        if entry.status == "deprecated":
-            row["warnings"].append(f"{model.id} is deprecated on {backend}"
-                                   f"{' (shutdown ' + entry.shutdown + ')' if entry.shutdown else ''}"
-                                   f"{'; use ' + entry.replacement if entry.replacement else ''}")
+                               "status": entry.status, "visible": seen if seen is None else bool(seen), "warnings": []}
+        for key in ("shutdown", "shutdown_not_before", "replacement"):
+            if getattr(entry, key):
+                row[key] = getattr(entry, key)
+        note = catalog.unavailable(model, backend)[0] if entry.retired_by_date else \
+            catalog.lifecycle_warning(model, entry)
+        if note:
+            row["warnings"].append(note)
         rows.append(row)
     return rows
 
