@@ -98,7 +98,7 @@ def test_aliases_are_unique_and_never_an_id():
 def test_defaults_are_served_models_of_the_right_kind():
     assert CATALOG.default_model("image", "gemini-api") == "gemini-nano-banana-2.1"
     assert CATALOG.default_model("image", "vertex") == "gemini-3-pro-image"
-    assert CATALOG.default_model("image", "cliproxy") == "gemini-3-pro-image-preview"
+    assert CATALOG.default_model("image", "cliproxy") == "gemini-3.1-flash-image"
     assert CATALOG.default_model("video", "gemini-api") == "gemini-omni-1.1-flash"
     assert CATALOG.default_model("video", "vertex") == "veo-3.1-fast-generate-001"
     with pytest.raises(ModelUnavailable, match="no video model is served on CLIProxyAPI"):
