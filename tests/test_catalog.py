@@ -99,7 +99,7 @@ def test_defaults_are_served_models_of_the_right_kind():
     assert CATALOG.default_model("image", "gemini-api") == "gemini-nano-banana-2.1"
     assert CATALOG.default_model("image", "vertex") == "gemini-3-pro-image"
     assert CATALOG.default_model("image", "cliproxy") == "gemini-3.1-flash-image"
-    assert CATALOG.default_model("video", "gemini-api") == "gemini-omni-1.1-flash"
+    assert CATALOG.default_model("video", "gemini-api") == "gemini-omni-1.2-flash"
     assert CATALOG.default_model("video", "vertex") == "veo-3.1-fast-generate-001"
     with pytest.raises(ModelUnavailable, match="no video model is served on CLIProxyAPI"):
         CATALOG.default_model("video", "cliproxy")
@@ -358,8 +358,12 @@ def test_omni_extension_limits():
     assert [p.field for p in too_long] == ["source_seconds"] and "1-30 s" in too_long[0].message
     ok = _v(kind="video", backend="vertex", model="omni", mode="extend", source_seconds=25, duration=10)
     assert ok == []
-    soft = _v(kind="video", backend="vertex", model="omni-1.2", mode="extend", source_seconds=25, duration=10)
-    assert _errors(soft) == [] and any("UNCERTAIN" in p.message for p in soft)
+    # Omni 1.2 stops at 30 s (third parties): the refusal says the limit is uncertain and how to lift it.
+    assert _v(kind="video", backend="vertex", model="omni-1.2", mode="extend", source_seconds=20, duration=10) == []
+    [over] = _errors(_v(kind="video", backend="vertex", model="omni-1.2", mode="extend", source_seconds=25,
+                        duration=10))
+    assert "stops at 30 s" in over.message and "UNCERTAIN" in over.message
+    assert "limits.extension_total.value" in over.message
 
 
 def test_veo_extension_is_seven_seconds_on_vertex():

@@ -113,3 +113,14 @@ def test_mask_edit_on_veo31_fast_refused_when_the_fake_says_so(run, fake, vertex
     assert edited.code == 4 and edited.doc["error"]["status"] == 400
     assert "mask" in edited.doc["error"]["message"]
     assert any("mask editing on veo-3.1-fast-generate-001" in w for w in edited.doc["warnings"])
+
+
+def test_omni_clip_length_is_per_model(fake, http) -> None:
+    url = f"{fake.urls['gemini']}/v1beta/interactions"
+
+    def ask(model: str, seconds: str) -> int:
+        body = {"model": model, "input": "x", "response_format": {"type": "video", "duration": seconds}}
+        return http.post(url, headers={"x-goog-api-key": GEMINI_KEY}, json=body).status_code
+
+    assert ask("gemini-omni-1.2-flash", "12s") == 200 and ask("gemini-omni-1.2-flash", "16s") == 400
+    assert ask("gemini-omni-1.1-flash", "12s") == 400

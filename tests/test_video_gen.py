@@ -64,14 +64,14 @@ def kill_while_polling(env: dict, tmp_path: Path) -> dict:
 def test_api_key_only_makes_a_playable_omni_video(run, fake, omni_env) -> None:
     result = run(main, "a cat walking", env=omni_env)
     assert result.code == 0, result.doc
-    assert result.doc["model"]["id"] == "gemini-omni-1.1-flash" and result.doc["state"] == "succeeded"
+    assert result.doc["model"]["id"] == "gemini-omni-1.2-flash" and result.doc["state"] == "succeeded"
     video = result.doc["videos"][0]
     playable(video["path"], 8)
     sidecar = json.loads(Path(video["sidecar"]).read_text())
     assert sidecar["omni"]["interaction_id"] == result.doc["operation"] and sidecar["mode"] == "text_to_video"
     assert sidecar["cost"]["actual_usd"] == pytest.approx(8 * 5792 * 17.5 / 1e6)
     create = creates(fake, "/v1beta/interactions")[0]
-    assert create.json == {"model": "gemini-omni-1.1-flash", "background": True, "input": "a cat walking",
+    assert create.json == {"model": "gemini-omni-1.2-flash", "background": True, "input": "a cat walking",
                            "response_format": {"type": "video", "aspect_ratio": "16:9", "resolution": "720p",
                                                "duration": "8s"}}
     assert create.headers["x-goog-api-key"] == GEMINI_KEY
@@ -254,7 +254,7 @@ def test_refusals_before_any_request(run, fake, vertex_env, omni_env, tmp_path) 
         (vertex_env, ["x", "--resolution", "4k", "--duration", "6"]),                         # 4k needs 8 s
         (vertex_env, ["x", "--last-frame", mask]),                                             # last frame needs first
         (vertex_env, ["x", "--image", mask, "--reference-image", mask]),                      # refs exclude frames
-        (omni_env, ["x", "--duration", "12"]),                                                 # Omni 3-10 s
+        (omni_env, ["x", "--duration", "16"]),                                                 # Omni 1.2: 3-15 s
     ]
     for env, argv in cases:
         result = run(main, *argv, env=env)

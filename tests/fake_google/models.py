@@ -125,6 +125,8 @@ IMAGEN_PIXELS = {"1:1": (1024, 1024), "3:4": (896, 1280), "4:3": (1280, 896),
 
 GEMINI_IMAGE_IDS = ("gemini-nano-banana-2.1", "gemini-3-pro-image", "gemini-3.1-flash-lite-image")
 GEMINI_OMNI_IDS = ("gemini-omni-1.1-flash", "gemini-omni-1.2-flash")
+# Longest Omni clip per model (default 10 s). 1.2's 15 s comes from third parties (UNCERTAIN).
+OMNI_MAX_CLIP_S = {"gemini-omni-1.2-flash": 15}
 GEMINI_VEO_IDS = ("veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview",
                   "veo-3.0-generate-001", "veo-3.0-fast-generate-001", "veo-2.0-generate-001")
 GEMINI_IMAGEN_IDS = ("imagen-4.0-generate-001", "imagen-4.0-fast-generate-001", "imagen-4.0-ultra-generate-001")

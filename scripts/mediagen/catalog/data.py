@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, TypeVar
 
+from mediagen.catalog import limits
 from mediagen.catalog.conditions import holds
 from mediagen.core.errors import CatalogError
 from mediagen.core.resources import REPO_ROOT
@@ -153,6 +154,7 @@ class Model:
     notes: str | None = None
     sources: tuple[str, ...] = ()
     uncertain: tuple[str, ...] = ()     # dotted paths of fields the sources disagree on
+    limits: dict = field(default_factory=dict)   # per-model limits with sources (see catalog.limits)
 
     def capabilities_for(self, backend: str) -> dict:
         """The capabilities with this backend's overrides deep-merged in."""
@@ -427,10 +429,10 @@ def _build_models(data: dict, label: str, today: str) -> list[Model]:
         rules = _model_rules(raw, f"{label}: models[{index}]({raw['id']})", rule_sets)
         models.append(Model(raw["id"], raw["kind"], raw["family"], raw["display_name"],
                             tuple(raw.get("aliases") or ()), _backend_entries(raw, today),
-                            raw.get("capabilities") or {},
+                            limits.expand(raw.get("capabilities") or {}, raw.get("limits") or {}),
                             tuple(rules), raw.get("pricing") or {}, raw.get("backend_capabilities") or {},
                             raw.get("unavailable_on") or {}, raw.get("notes"), tuple(raw.get("sources") or ()),
-                            _uncertain_paths(raw.get("uncertain"))))
+                            _uncertain_paths(raw.get("uncertain")), raw.get("limits") or {}))
     return models
 
 

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from mediagen.catalog import limits
 from mediagen.catalog.conditions import given, member, number
 from mediagen.catalog.data import BACKENDS, FLAGS, VOCABULARY, CatalogData, Model, mode_capabilities
 from mediagen.catalog.lifecycle import alternatives, default_model, default_or_none, lifecycle_warning, unavailable
@@ -217,6 +218,10 @@ class _Ctx:
         hint = where_offered(self.catalog, self.model, self.backend, name, value, context)
         return f", or use {hint}" if hint else ""
 
+    def _limit_note(self, name: str) -> str:
+        """Where an uncertain per-model limit behind a refusal comes from, and how to lift it ("" otherwise)."""
+        return limits.refusal_note(self.model.id, self.model.limits, name, self.request.get("mode"))
+
     def _not_supported(self, name: str, value: Any) -> Problem:
         message = f"{self.model.id} does not accept {LABELS[name]} on {self.where}"
         return Problem(name, message, f"drop {FLAGS[name]}{self._alt(name, value)}")
@@ -232,7 +237,7 @@ class _Ctx:
             return []
         shown = ", ".join(_show(v) for v in allowed)
         message = (f"{LABELS[name]} {_show(value)} is not offered by {self.model.id} on {self.where}; "
-                   f"choose one of {shown}")
+                   f"choose one of {shown}{self._limit_note(name)}")
         if name == "mode":
             fix = ("give the inputs of a listed mode (--image, --last-frame, --reference-image, --extend)"
                    + self._alt(name, value))
@@ -251,7 +256,8 @@ class _Ctx:
             return []
         if limit == 0:
             return [self._not_supported(name, value)]
-        message = f"{self.model.id} takes at most {limit} {LABELS[name]} on {self.where}; {_show(value)} given"
+        message = (f"{self.model.id} takes at most {limit} {LABELS[name]} on {self.where}; {_show(value)} given"
+                   f"{self._limit_note(name)}")
         return [Problem(name, message, f"give at most {limit} {FLAGS[name]}{self._alt(name, value)}")]
 
     def total_references(self) -> list[Problem]:
@@ -261,7 +267,8 @@ class _Ctx:
         if total is None or given_count <= total:
             return []
         return [Problem("reference_assets", f"{self.model.id} takes at most {total} reference images in all; "
-                        f"{_show(given_count)} given", f"give at most {total} --reference-image")]
+                        f"{_show(given_count)} given{self._limit_note('reference_assets')}",
+                        f"give at most {total} --reference-image")]
 
     def count(self) -> list[Problem]:
         value = self.request.get("count")
@@ -315,12 +322,13 @@ class _Ctx:
         limit, soft = ext.get("max_total_seconds"), ext.get("warn_total_seconds")
         if limit and total > limit:
             return [Problem("source_seconds", f"extending a {_show(source)} s clip by {_show(added)} s "
-                            f"gives {_show(total)} s; {self.model.id} stops at {_show(limit)} s",
+                            f"gives {_show(total)} s; {self.model.id} stops at {_show(limit)} s"
+                            f"{self._limit_note('source_seconds')}",
                             "use a shorter --duration, or extend a shorter clip")]
         if soft and total > soft:
             return [Problem("source_seconds", f"{_show(total)} s in all may be over {self.model.id}'s "
-                            f"extension limit (30 s per some sources; UNCERTAIN)",
-                            "keep the total under 30 s if the API refuses it", "warning")]
+                            f"extension limit ({_show(soft)} s per some sources; UNCERTAIN)",
+                            f"keep the total under {_show(soft)} s if the API refuses it", "warning")]
         return []
 
     def supported(self, name: str) -> list[Problem]:
