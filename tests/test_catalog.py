@@ -314,6 +314,15 @@ def test_lite_has_no_4k_and_no_references():
     assert "veo-3.1-generate-001" in problems[0].fix
 
 
+def test_style_reference_on_the_vertex_default_names_omni_and_the_allowlisted_veo2():
+    default = CATALOG.default_model("video", "vertex")
+    [problem] = _errors(_v(kind="video", backend="vertex", model=default, mode="reference_to_video",
+                           reference_styles=1, duration=8))
+    assert problem.field == "reference_styles"
+    assert "--model gemini-omni-1.1-flash (it offers it)" in problem.fix
+    assert "--model veo-2.0-generate-exp (allow-listed projects only; it may be gone)" in problem.fix
+
+
 def test_reference_images_with_a_last_frame_are_rejected():
     problems = _v(kind="video", backend="vertex", model="veo-3.1-generate-001", mode="reference_to_video",
                   reference_assets=2, first_frame=True, last_frame=True, duration=8)

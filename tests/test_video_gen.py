@@ -265,6 +265,16 @@ def test_refusals_before_any_request(run, fake, vertex_env, omni_env, tmp_path) 
     assert proxy.code == 2 and "Omni" in proxy.doc["error"]["hint"]
 
 
+def test_style_reference_on_default_veo_hints_at_omni_and_veo2_exp(run, fake, vertex_env, tmp_path) -> None:
+    style = png(tmp_path / "style.png")
+    result = run(main, "a city in this style", "--reference-image", f"{style}:style", "--duration", "8",
+                 env=vertex_env)
+    assert result.code == 2
+    hint = result.doc["error"]["hint"]
+    assert "gemini-omni" in hint and "--model veo-2.0-generate-exp (allow-listed projects only; it may be gone)" in hint
+    assert not [r for r in fake.requests if r.method == "POST"]
+
+
 def test_vertex_storage_uri_result_downloaded_from_gcs_and_uploaded(run, fake, vertex_env) -> None:
     result = run(main, "a cat walking", "--storage-uri", "gs://bucket/out/", "--upload-gcs", "gs://bucket/copies/",
                  env=vertex_env)

@@ -200,6 +200,23 @@ def where_offered(catalog: CatalogData, model: Model, backend: str, name: str, v
     return ""
 
 
+def allowlisted_offer(catalog: CatalogData, model: Model, backend: str, name: str, value: Any,
+                      context: Mapping[str, Any] | None = None) -> str:
+    """A model on ``backend`` that offers ``name=value`` only to allow-listed projects, with that caveat ("" if none).
+
+    ``where_offered`` never suggests such models; they are named beside it (style references and the full
+    mask set are on ``veo-2.0-generate-exp`` only).
+    """
+    for candidate in catalog.models(model.kind):
+        entry = candidate.backends.get(backend)
+        if candidate.id == model.id or entry is None or not entry.allowlist or not entry.served:
+            continue
+        if offers(catalog, candidate, backend, name, value, context):
+            caveat = "allow-listed projects only; it may be gone" if entry.uncertain else "allow-listed projects only"
+            return f"--model {candidate.id} ({caveat})"
+    return ""
+
+
 # --------------------------------------------------------------------------- generic checks
 
 class _Ctx:
@@ -215,8 +232,10 @@ class _Ctx:
         if not self.hints:
             return ""
         context = {"mode": self.request["mode"]} if self.request.get("mode") else None
-        hint = where_offered(self.catalog, self.model, self.backend, name, value, context)
-        return f", or use {hint}" if hint else ""
+        hints = [where_offered(self.catalog, self.model, self.backend, name, value, context),
+                 allowlisted_offer(self.catalog, self.model, self.backend, name, value, context)]
+        hints = [hint for hint in hints if hint]
+        return ", or use " + ", or ".join(hints) if hints else ""
 
     def _limit_note(self, name: str) -> str:
         """Where an uncertain per-model limit behind a refusal comes from, and how to lift it ("" otherwise)."""
