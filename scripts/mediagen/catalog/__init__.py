@@ -62,14 +62,16 @@ class Catalog(CatalogData):
         """The model's default location on this backend (Vertex), or None."""
         return lifecycle.default_location(self, model_id, backend)
 
-    def resolve(self, name: str, backend: str) -> Resolution:
+    def resolve(self, name: str, backend: str, allow_unknown: bool = False) -> Resolution:
         """Map a name to the model and wire id for ``backend``.
 
         Retired or not served -> ``ModelUnavailable`` naming the replacement and
         where things are served; deprecated -> a warning with the shutdown date;
-        unknown -> passed through unvalidated with a warning.
+        unknown -> passed through unvalidated with a warning, unless it is within
+        two edits of a catalog id or alias (a typo: ``ValidationError`` naming
+        the match) and ``allow_unknown`` is false.
         """
-        return lifecycle.resolve(self, name, backend)
+        return lifecycle.resolve(self, name, backend, allow_unknown)
 
     def lifecycle_warning(self, model: Model, entry: BackendEntry) -> str | None:
         """The deprecation warning for a served entry (shutdown date and replacement), or None."""

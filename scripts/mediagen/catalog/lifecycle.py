@@ -16,6 +16,7 @@ from mediagen.catalog.data import BACKENDS, FLAGS, KINDS, BackendEntry, CatalogD
 from mediagen.core.errors import ModelUnavailable, ValidationError
 
 OVERRIDE = "$MEDIAGEN_CATALOG_OVERRIDE"
+MAX_TYPO_EDITS = 2          # an unknown id this close to a known one is taken for a typo
 
 
 @dataclass
@@ -63,11 +64,20 @@ def default_location(catalog: CatalogData, model_id: str, backend: str) -> str |
     return entry.locations[0] if entry and entry.locations else None
 
 
-def resolve(catalog: CatalogData, name: str, backend: str) -> Resolution:
-    """Map a name to the model and wire id for ``backend`` (see the module docstring)."""
+def resolve(catalog: CatalogData, name: str, backend: str, allow_unknown: bool = False) -> Resolution:
+    """Map a name to the model and wire id for ``backend`` (see the module docstring).
+
+    An unknown name within two edits of a catalog id or alias is taken for a typo and refused
+    (``ValidationError`` naming the match) unless ``allow_unknown``; any other unknown name passes.
+    """
     check_backend(backend)
     model = catalog.get(name)
     if model is None:
+        near = [] if allow_unknown else near_names(catalog, name)
+        if near:
+            raise ValidationError(f"unknown model {name!r}; did you mean {' or '.join(near)}?",
+                                  f"use --model {near[0]}, or add --allow-unknown-model to send {name!r} as it is "
+                                  "(unvalidated and unpriced)", details={"model": name, "did_you_mean": near})
         return Resolution(name, None, None, name,
                           [f"model {name!r} is not in the catalog: request unvalidated and unpriced"])
     entry = model.backends.get(backend)
@@ -76,6 +86,32 @@ def resolve(catalog: CatalogData, name: str, backend: str) -> Resolution:
         raise ModelUnavailable(message, hint, details={"model": model.id, "backend": backend})
     warnings = [w for w in (lifecycle_warning(catalog, model, entry),) if w]
     return Resolution(name, model, entry, entry.id, warnings)
+
+
+def near_names(catalog: CatalogData, name: str, limit: int = MAX_TYPO_EDITS) -> list[str]:
+    """Catalog ids, aliases and wire ids within ``limit`` edits of ``name``: closest first, served models before
+    retired ones (at most three)."""
+    wanted = str(name).strip().lower().removeprefix("models/")
+    owners = {known.lower(): model for model in catalog.models()
+              for known in (model.id, *model.aliases, *(e.id for e in model.backends.values()))}
+    scored = sorted((edits, not owners[known].served_on(), known) for known in owners
+                    if (edits := edit_distance(wanted, known, limit)) <= limit)
+    return [known for *_, known in scored[:3]]
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance between ``a`` and ``b``, or ``limit + 1`` as soon as it is known to exceed ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
 
 
 def lifecycle_warning(catalog: CatalogData, model: Model, entry: BackendEntry) -> str | None:

@@ -95,7 +95,8 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     model_name = settings.get("model") or catalog.default_model("image", choice.backend)
     settings = settings.with_defaults({"model": model_name, "count": 1,
                                        "output_dir": DEFAULT_OUTPUT_DIR}, "catalog")
-    resolution = catalog.resolve(settings["model"], choice.backend)
+    resolution = catalog.resolve(settings["model"], choice.backend,
+                                 allow_unknown=bool(settings.get("allow_unknown_model")))
     for warning in resolution.warnings:
         console.warn(warning)
     model_id = resolution.model.id if resolution.model else resolution.wire_id

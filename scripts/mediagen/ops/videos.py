@@ -118,7 +118,8 @@ def plan_video(prompt: str, base: Settings, catalog: Any, console: Console, *, p
     settings = settings.with_defaults({"model": catalog.default_model("video", choice.backend),
                                        "output_dir": DEFAULT_OUTPUT_DIR,
                                        "wait_timeout": DEFAULT_WAIT_TIMEOUT_S}, "catalog")
-    resolution = catalog.resolve(settings["model"], choice.backend)
+    resolution = catalog.resolve(settings["model"], choice.backend,
+                                 allow_unknown=bool(settings.get("allow_unknown_model")))
     for warning in resolution.warnings:
         console.warn(warning)
     model = resolution.model
