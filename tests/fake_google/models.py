@@ -115,6 +115,7 @@ IMAGEN_MODELS = {m.id: m for m in [
     ImagenModel("imagen-4.0-ultra-generate-001", ("1K", "2K"), 1),
     ImagenModel("imagen-3.0-generate-002", (), 4),
     ImagenModel("imagen-3.0-fast-generate-001", (), 4),
+    ImagenModel("imagen-3.0-capability-001", (), 4),   # editing model; the fake treats it as text-to-image
 ]}
 
 # Imagen output pixels ([G-imagen]); sampleImageSize 2K doubles.
@@ -140,7 +141,7 @@ VERTEX_IMAGE_IDS = ("gemini-3-pro-image", "gemini-3.1-flash-image", "gemini-3.1-
                     "gemini-nano-banana-2.1", "gemini-2.5-flash-image")
 VERTEX_TEXT_IDS = ("gemini-2.5-pro", "gemini-2.5-flash")
 VERTEX_IMAGEN_IDS = ("imagen-4.0-generate-001", "imagen-4.0-fast-generate-001", "imagen-4.0-ultra-generate-001",
-                     "imagen-3.0-generate-002", "imagen-3.0-fast-generate-001")
+                     "imagen-3.0-generate-002", "imagen-3.0-fast-generate-001", "imagen-3.0-capability-001")
 VERTEX_VEO_IDS = ("veo-3.1-generate-001", "veo-3.1-fast-generate-001", "veo-3.1-lite-generate-001",
                   "veo-2.0-generate-exp")
 VERTEX_OMNI_IDS = ("gemini-omni-1.1-flash-preview", "gemini-omni-1.2-flash", "gemini-omni-flash-preview")

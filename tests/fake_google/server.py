@@ -45,6 +45,9 @@ class Config:
     # predictLongRunning, Imagen via predict).
     gemini_veo_served: bool = False
     gemini_imagen_served: bool = False
+    # Drift: models.list also shows these (id -> supportedGenerationMethods), and hides these ids (404).
+    gemini_extra_models: dict = dataclasses.field(default_factory=dict)
+    gemini_hidden_models: tuple = ()
     # Images
     image_outcome: str = "ok"          # ok|image_safety|no_image|prohibited|prompt_blocked|thoughts
     output_mime: str = "image/png"     # or image/jpeg / image/webp

@@ -173,6 +173,10 @@ class JobQuery(Where):
 class CheckRequest(Where):
     """A free check of credentials, backend choice and model visibility (``check_api.py``, ``check_setup``)."""
 
+    drift: bool = arg("Also compare the catalog with what the credential can see (free): catalog models not "
+                      "served, served image/video models missing from the catalog, shutdown dates that have "
+                      "passed. Exit 11 (the drift listed in the result) when they differ.", False, setting=None)
+
 
 @dataclass(frozen=True)
 class ModelListing:
