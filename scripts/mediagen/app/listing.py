@@ -83,7 +83,7 @@ def _model_row(model: Any, backend: str | None) -> dict[str, Any] | None:
 
 def _lifecycle(model: Any, backend: str, entry: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": entry.id, "status": entry.status}
-    for key in ("shutdown", "replacement"):
+    for key in ("shutdown", "shutdown_not_before", "replacement"):
         if getattr(entry, key):
             doc[key] = getattr(entry, key)
     if entry.locations:
