@@ -26,12 +26,15 @@ _LEAKY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "
               "GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL",
               "STORAGE_EMULATOR_HOST", "CLIPROXY_URL", "CLIPROXY_API_KEY", "MEDIAGEN_CONFIG",
               "MEDIAGEN_BACKEND", "MEDIAGEN_LEDGER", "MEDIAGEN_DEBUG", "CLOUDSDK_CONFIG", "XDG_CONFIG_HOME",
-              "XDG_STATE_HOME", "MEDIAGEN_CATALOG_OVERRIDE", "MEDIAGEN_JOB_STORE", "MEDIAGEN_OUTPUT_DIR")
+              "XDG_STATE_HOME", "MEDIAGEN_CATALOG_OVERRIDE", "MEDIAGEN_JOB_STORE", "MEDIAGEN_OUTPUT_DIR",
+              "MEDIAGEN_TODAY")
 
 GEMINI_KEY = "AIzaSyFAKE-test-key-000000000000000000"
 EXPRESS_KEY = "AQ.FAKE-express-key"
 # Video and batch jobs poll at once and then every 50 ms against the fake.
 FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05"}
+# The day the catalog's lifecycle dates are read against, so passing dates never change a test's outcome.
+TODAY = "2026-12-05"
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +73,7 @@ def fake(fake_service):
 def base_env(tmp_path: Path) -> dict[str, str]:
     """An environment with only a private HOME and PATH (no credentials)."""
     return {"HOME": str(tmp_path / "home"), "PATH": os.environ.get("PATH", ""),
-            "XDG_STATE_HOME": str(tmp_path / "state")}
+            "XDG_STATE_HOME": str(tmp_path / "state"), "MEDIAGEN_TODAY": TODAY}
 
 
 @pytest.fixture

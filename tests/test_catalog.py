@@ -13,7 +13,8 @@ from mediagen.core.errors import ModelUnavailable, ValidationError
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "presets" / "models.schema.json").read_text())
-CATALOG = Catalog.load()
+TODAY = "2026-12-05"            # lifecycle dates are read against a pinned day
+CATALOG = Catalog.load(today=TODAY)
 MISSING = object()
 
 
@@ -97,8 +98,8 @@ def test_aliases_are_unique_and_never_an_id():
 def test_defaults_are_served_models_of_the_right_kind():
     assert CATALOG.default_model("image", "gemini-api") == "gemini-nano-banana-2.1"
     assert CATALOG.default_model("image", "vertex") == "gemini-3-pro-image"
-    assert CATALOG.default_model("image", "cliproxy") == "gemini-3-pro-image-preview"
-    assert CATALOG.default_model("video", "gemini-api") == "gemini-omni-1.1-flash"
+    assert CATALOG.default_model("image", "cliproxy") == "gemini-3.1-flash-image"
+    assert CATALOG.default_model("video", "gemini-api") == "gemini-omni-1.2-flash"
     assert CATALOG.default_model("video", "vertex") == "veo-3.1-fast-generate-001"
     with pytest.raises(ModelUnavailable, match="no video model is served on CLIProxyAPI"):
         CATALOG.default_model("video", "cliproxy")
@@ -255,12 +256,14 @@ def test_resolve_preview_ids_are_served_only_by_the_proxy():
 
 
 def test_resolve_deprecated_warns_with_shutdown_date():
-    res = CATALOG.resolve("gemini-3.1-flash-image", "gemini-api")
-    assert res.model.id == "gemini-3.1-flash-image"
-    assert len(res.warnings) == 1 and "2026-10-29" in res.warnings[0]
-    assert "gemini-nano-banana-2.1" in res.warnings[0]
-    assert "2027-03-15" in CATALOG.resolve("gemini-2.5-flash-image", "vertex").warnings[0]
+    res = CATALOG.resolve("gemini-2.5-flash-image", "vertex")
+    assert res.model.id == "gemini-2.5-flash-image"
+    assert len(res.warnings) == 1 and "shuts down on 2027-03-15" in res.warnings[0]
+    assert "--model gemini-3.1-flash-image" in res.warnings[0]
     assert CATALOG.resolve("gemini-3.1-flash-image", "vertex").warnings == []
+    # Since 2026-10-29 (field news) gemini-3.1-flash-image is gone from the Gemini API.
+    with pytest.raises(ModelUnavailable, match="2026-10-29.*gemini-nano-banana-2.1"):
+        CATALOG.resolve("gemini-3.1-flash-image", "gemini-api")
 
 
 def test_resolve_unknown_model_passes_through():
@@ -311,6 +314,15 @@ def test_lite_has_no_4k_and_no_references():
     assert "veo-3.1-generate-001" in problems[0].fix
 
 
+def test_style_reference_on_the_vertex_default_names_omni_and_the_allowlisted_veo2():
+    default = CATALOG.default_model("video", "vertex")
+    [problem] = _errors(_v(kind="video", backend="vertex", model=default, mode="reference_to_video",
+                           reference_styles=1, duration=8))
+    assert problem.field == "reference_styles"
+    assert "--model gemini-omni-1.1-flash (it offers it)" in problem.fix
+    assert "--model veo-2.0-generate-exp (allow-listed projects only; it may be gone)" in problem.fix
+
+
 def test_reference_images_with_a_last_frame_are_rejected():
     problems = _v(kind="video", backend="vertex", model="veo-3.1-generate-001", mode="reference_to_video",
                   reference_assets=2, first_frame=True, last_frame=True, duration=8)
@@ -355,8 +367,12 @@ def test_omni_extension_limits():
     assert [p.field for p in too_long] == ["source_seconds"] and "1-30 s" in too_long[0].message
     ok = _v(kind="video", backend="vertex", model="omni", mode="extend", source_seconds=25, duration=10)
     assert ok == []
-    soft = _v(kind="video", backend="vertex", model="omni-1.2", mode="extend", source_seconds=25, duration=10)
-    assert _errors(soft) == [] and any("UNCERTAIN" in p.message for p in soft)
+    # Omni 1.2 stops at 30 s (third parties): the refusal says the limit is uncertain and how to lift it.
+    assert _v(kind="video", backend="vertex", model="omni-1.2", mode="extend", source_seconds=20, duration=10) == []
+    [over] = _errors(_v(kind="video", backend="vertex", model="omni-1.2", mode="extend", source_seconds=25,
+                        duration=10))
+    assert "stops at 30 s" in over.message and "UNCERTAIN" in over.message
+    assert "limits.extension_total.value" in over.message
 
 
 def test_veo_extension_is_seven_seconds_on_vertex():
@@ -369,14 +385,14 @@ def test_veo_extension_is_seven_seconds_on_vertex():
 
 
 def test_imagen_ultra_count_2_is_rejected():
-    [problem] = _v(kind="image", backend="vertex", model="imagen-4-ultra", count=2)
+    [problem] = _errors(_v(kind="image", backend="vertex", model="imagen-4-ultra", count=2))
     assert problem.field == "count" and "choose 1" in problem.message and "--count 1" in problem.fix
 
 
 def test_imagen_seed_with_watermark():
     problems = _v(kind="image", backend="vertex", model="imagen-4", seed=True, add_watermark=True)
     assert _rules(problems) == {"imagen-seed-needs-no-watermark"}
-    assert _v(kind="image", backend="vertex", model="imagen-4", seed=True, add_watermark=False) == []
+    assert _errors(_v(kind="image", backend="vertex", model="imagen-4", seed=True, add_watermark=False)) == []
 
 
 def test_person_generation_on_gemini_images_is_vertex_only():
@@ -386,8 +402,7 @@ def test_person_generation_on_gemini_images_is_vertex_only():
 
 
 def test_image_sizes_per_model():
-    assert _v(kind="image", backend="gemini-api", model="nano-banana-2", image_size="512") != []   # deprecated: warns
-    assert _errors(_v(kind="image", backend="gemini-api", model="nano-banana-2", image_size="512")) == []
+    assert _v(kind="image", backend="vertex", model="nano-banana-2", image_size="512") == []
     [problem] = _v(kind="image", backend="gemini-api", model="nano-banana", image_size="512")
     assert "choose one of 1K, 2K, 4K" in problem.message
     [problem] = _v(kind="image", backend="vertex", model="gemini-2.5-flash-image", image_size="2K")[:1]

@@ -888,8 +888,6 @@ def test_vertex_veo_validation(fake, http):
         ("veo-3.1-generate-001", {"prompt": "x", "referenceImages": [ref] * 4}, {}),
         ("veo-3.1-generate-001", {"prompt": "x", "referenceImages": [{**ref, "referenceType": "style"}]}, {}),
         ("veo-3.1-generate-001", {"prompt": "x", "cameraControl": "pan_left"}, {}),
-        ("veo-3.1-generate-001", {"prompt": "x", "video": {"gcsUri": "gs://b/v.mp4"},
-                                  "mask": {**img, "maskMode": "insert"}}, {}),
         ("veo-3.1-generate-001", {"prompt": "x", "last_frame": img, "image": img}, {}),
         ("veo-3.0-generate-001", {"prompt": "x"}, {}),   # retired
         ("veo-3.1-lite-generate-001", {"prompt": "x"}, {"resolution": "4k"}),

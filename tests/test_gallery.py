@@ -73,7 +73,7 @@ def test_gallery_lists_every_sidecar_with_relative_paths(run, media) -> None:
     items = result.doc["items"]
     assert len(items) == 4 and result.doc["counts"] == {"items": 4, "images": 3, "videos": 1}
     assert sorted(i["model"] for i in items) == ["gemini-3-pro-image", "gemini-nano-banana-2.1",
-                                                 "gemini-nano-banana-2.1", "gemini-omni-1.1-flash"]
+                                                 "gemini-nano-banana-2.1", "gemini-omni-1.2-flash"]
     files = sorted(i["file"] for i in items)
     assert any(f.startswith("batch/") for f in files) and all(not f.startswith("/") for f in files)
     assert all((media / f).is_file() for f in files)
@@ -141,7 +141,7 @@ def test_url_presets_filter_the_cards(run, media, tmp_path) -> None:
     everything = dom("")
     assert len(visible(everything)) == 4
     videos = dom("#kind=video")
-    assert visible(videos) == [("video", "gemini-omni-1.1-flash")] and len(videos.cards) == 4
+    assert visible(videos) == [("video", "gemini-omni-1.2-flash")] and len(videos.cards) == 4
     pro = dom("?model=gemini-3-pro-image")
     assert visible(pro) == [("image", "gemini-3-pro-image")]
     frogs = dom("#q=green%20frog&kind=image")

@@ -90,11 +90,22 @@ def test_cliproxy(run, fake, base_env) -> None:
     sent = [r for r in fake.requests if r.path == "/v1/chat/completions"][0]
     assert sent.headers["authorization"] == "Bearer ccs-internal-managed"
     body = sent.json
-    assert body["model"] == "gemini-3-pro-image-preview" and body["modalities"] == ["image", "text"]
+    assert body["model"] == "gemini-3.1-flash-image" and body["modalities"] == ["image", "text"]
     assert body["image_config"] == {"aspect_ratio": "3:2", "image_size": "1K"}
     parts = body["messages"][0]["content"]
     assert parts[0] == {"type": "text", "text": "a red fox in snow"}
     assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+def test_cliproxy_unknown_model_says_how_to_add_it_to_the_proxy(run, fake, base_env) -> None:
+    body = json.dumps({"error": {"message": "unknown provider for model gemini-nano-banana-2.1",
+                                 "type": "invalid_request_error", "code": "model_not_found", "param": "model"}})
+    fake.add_fault(service="cliproxy", path_contains="/v1/chat/completions", status=400, body=body)
+    env = {**base_env, "CLIPROXY_URL": fake.urls["cliproxy"]}
+    result = run(main, "a red fox in snow", "--model", "gemini-nano-banana-2.1", env=env)
+    assert result.code == 4, result.doc
+    hint = result.doc["error"]["hint"]
+    assert "gemini-api-key:" in hint and "models:" in hint and "- name: gemini-nano-banana-2.1" in hint
 
 
 def test_gif_input_arrives_as_png(run, fake, fake_env, tmp_path) -> None:

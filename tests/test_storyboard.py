@@ -125,7 +125,7 @@ def test_invalid_shot_lists_are_refused_before_sending(run, fake, omni_env, tmp_
         ([shot("s1", "x", 4, "fade")], "transition"),                                    # schema
         ([shot("s1", "x", 4, "continue")], "first shot"),                                # nothing to continue
         ([shot("s1", "x", 4), shot("s1", "y", 4)], "two shots"),                         # duplicate id
-        ([shot("s1", "x", 12)], "shot 1 (s1)"),                                          # Omni takes 3-10 s
+        ([shot("s1", "x", 16)], "shot 1 (s1)"),                                          # Omni 1.2 takes 3-15 s
         ([shot("s1", "x", 4, references=["nobody"])], "unknown reference"),
         ([shot("s1", "x", 4), shot("s2", "y", 4, "continue", keyframe="a still")], "keyframe"),
         ([shot("s1", "x", 4, image="missing.png")], "not found"),

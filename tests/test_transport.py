@@ -123,3 +123,18 @@ def test_new_session_sizes_its_connection_pool() -> None:
     assert sized.get_adapter("http://x")._pool_maxsize == 32
     transport = Transport(sized)
     assert transport.session is sized
+
+
+def test_every_request_names_mediagen_and_its_version(run, fake, fake_env, tmp_path) -> None:
+    """requests gives each session a "python-requests/x" agent; mediagen replaces it on every call,
+    token mints included."""
+    from mediagen import __version__
+    from mediagen.cli.image_gen import main
+
+    key_file = fake.write_service_account(tmp_path / "sa.json")
+    result = run(main, "a red fox", env={**fake_env, "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)})
+    assert result.code == 0, result.doc
+    Transport().send_json(HttpRequest("GET", f"{fake.urls['gemini']}/v1beta/models"), ApiKeyAuth(GEMINI_KEY))
+    agents = {(r.service, r.headers.get("user-agent")) for r in fake.requests}
+    assert {service for service, _ in agents} == {"oauth", "vertex", "gemini"}
+    assert {agent for _, agent in agents} == {f"mediagen/{__version__}"}

@@ -64,14 +64,14 @@ def kill_while_polling(env: dict, tmp_path: Path) -> dict:
 def test_api_key_only_makes_a_playable_omni_video(run, fake, omni_env) -> None:
     result = run(main, "a cat walking", env=omni_env)
     assert result.code == 0, result.doc
-    assert result.doc["model"]["id"] == "gemini-omni-1.1-flash" and result.doc["state"] == "succeeded"
+    assert result.doc["model"]["id"] == "gemini-omni-1.2-flash" and result.doc["state"] == "succeeded"
     video = result.doc["videos"][0]
     playable(video["path"], 8)
     sidecar = json.loads(Path(video["sidecar"]).read_text())
     assert sidecar["omni"]["interaction_id"] == result.doc["operation"] and sidecar["mode"] == "text_to_video"
     assert sidecar["cost"]["actual_usd"] == pytest.approx(8 * 5792 * 17.5 / 1e6)
     create = creates(fake, "/v1beta/interactions")[0]
-    assert create.json == {"model": "gemini-omni-1.1-flash", "background": True, "input": "a cat walking",
+    assert create.json == {"model": "gemini-omni-1.2-flash", "background": True, "input": "a cat walking",
                            "response_format": {"type": "video", "aspect_ratio": "16:9", "resolution": "720p",
                                                "duration": "8s"}}
     assert create.headers["x-goog-api-key"] == GEMINI_KEY
@@ -254,7 +254,7 @@ def test_refusals_before_any_request(run, fake, vertex_env, omni_env, tmp_path) 
         (vertex_env, ["x", "--resolution", "4k", "--duration", "6"]),                         # 4k needs 8 s
         (vertex_env, ["x", "--last-frame", mask]),                                             # last frame needs first
         (vertex_env, ["x", "--image", mask, "--reference-image", mask]),                      # refs exclude frames
-        (omni_env, ["x", "--duration", "12"]),                                                 # Omni 3-10 s
+        (omni_env, ["x", "--duration", "16"]),                                                 # Omni 1.2: 3-15 s
     ]
     for env, argv in cases:
         result = run(main, *argv, env=env)
@@ -263,6 +263,16 @@ def test_refusals_before_any_request(run, fake, vertex_env, omni_env, tmp_path) 
     assert not [r for r in fake.requests if r.method == "POST"]
     proxy = run(main, "x", env={**omni_env, "GEMINI_API_KEY": "", "CLIPROXY_URL": fake.urls["cliproxy"]})
     assert proxy.code == 2 and "Omni" in proxy.doc["error"]["hint"]
+
+
+def test_style_reference_on_default_veo_hints_at_omni_and_veo2_exp(run, fake, vertex_env, tmp_path) -> None:
+    style = png(tmp_path / "style.png")
+    result = run(main, "a city in this style", "--reference-image", f"{style}:style", "--duration", "8",
+                 env=vertex_env)
+    assert result.code == 2
+    hint = result.doc["error"]["hint"]
+    assert "gemini-omni" in hint and "--model veo-2.0-generate-exp (allow-listed projects only; it may be gone)" in hint
+    assert not [r for r in fake.requests if r.method == "POST"]
 
 
 def test_vertex_storage_uri_result_downloaded_from_gcs_and_uploaded(run, fake, vertex_env) -> None:

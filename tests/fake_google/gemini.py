@@ -160,6 +160,10 @@ class GeminiService:
             for mid in GEMINI_IMAGEN_IDS:
                 out[mid] = model_resource(mid, ["predict"], f"Imagen ({mid})", "Image generation.",
                                           in_limit=480, out_limit=8192, thinking=False)
+        for mid, methods in cfg.gemini_extra_models.items():
+            out[mid] = model_resource(mid, list(methods), mid, "A model the tests add to the listing.")
+        for mid in cfg.gemini_hidden_models:
+            out.pop(mid, None)
         return out
 
     def retired(self, mid: str) -> bool:

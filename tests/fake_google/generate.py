@@ -34,6 +34,10 @@ INPUT_IMAGE_MIMES = {"image/png", "image/jpeg", "image/webp", "image/heic", "ima
 THRESHOLDS = {"HARM_BLOCK_THRESHOLD_UNSPECIFIED", "BLOCK_LOW_AND_ABOVE", "BLOCK_MEDIUM_AND_ABOVE",
               "BLOCK_ONLY_HIGH", "BLOCK_NONE", "OFF"}
 MODALITIES = {"TEXT", "IMAGE", "AUDIO"}
+THINKING_CONFIG = {"thinkingBudget", "includeThoughts", "thinkingLevel"}
+# google.ai.generativelanguage.v1beta.ThinkingConfig.ThinkingLevel. The docs send lower-case values
+# ("high"), so the enum is matched case-insensitively like the other enums here.
+THINKING_LEVELS = {"THINKING_LEVEL_UNSPECIFIED", "MINIMAL", "LOW", "MEDIUM", "HIGH"}
 OUTCOMES = {"ok", "image_safety", "no_image", "prohibited", "prompt_blocked", "thoughts"}
 
 
@@ -143,6 +147,7 @@ def validate(body: Any, model_id: str, backend: str, *, file_lookup=None) -> Gen
                                       f"generation_config.response_modalities[{mi}]")
                 norm.append(up)
             g.modalities = norm
+        _validate_thinking_config(gc.get("thinkingConfig"))
         ic = gc.get("imageConfig")
         if ic is not None:
             if not isinstance(ic, dict):
@@ -159,6 +164,20 @@ def validate(body: Any, model_id: str, backend: str, *, file_lookup=None) -> Gen
                 g.aspect = nearest_ratio(dims[0], dims[1], model.ratios)
                 break
     return g
+
+
+def _validate_thinking_config(tc: Any) -> None:
+    if tc is None:
+        return
+    if not isinstance(tc, dict):
+        raise bad_request("Invalid value at 'generation_config.thinking_config', expected an object",
+                          "generation_config.thinking_config")
+    _check_keys(tc, THINKING_CONFIG, "generation_config.thinking_config")
+    level = tc.get("thinkingLevel")
+    if level is not None and str(level).upper() not in THINKING_LEVELS:
+        raise bad_request("Invalid value at 'generation_config.thinking_config.thinking_level' (type.googleapis.com/"
+                          f"google.ai.generativelanguage.v1beta.ThinkingConfig.ThinkingLevel), \"{level}\"",
+                          "generation_config.thinking_config.thinking_level")
 
 
 def _validate_part(part: Any, at: str, g: GenRequest, texts: list[str], role: str | None, file_lookup) -> None:

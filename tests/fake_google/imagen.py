@@ -80,8 +80,8 @@ def predict(fake, model_id: str, body: Any, backend: str) -> dict:
     lang = params.get("language")
     if lang is not None and str(lang).lower() not in LANGS:
         raise bad_request(f"Unsupported language: {lang}.")
-    # UNCERTAIN: the fake only rejects seed with an *explicit* addWatermark: true.
-    if params.get("seed") is not None and params.get("addWatermark") is True:
+    # addWatermark defaults to true on Vertex, so a seed needs an explicit addWatermark: false.
+    if params.get("seed") is not None and params.get("addWatermark", True) is not False:
         raise bad_request("Seed is not supported when watermark is enabled. Set addWatermark to false.")
     mime = "image/png"
     oo = params.get("outputOptions")

@@ -16,7 +16,7 @@ from typing import Any
 from . import media
 from .common import ApiError, Request, Response, b64, b64decode_lenient, json_response, now_rfc3339, rand_b64, \
     rand_id
-from .models import GEMINI_OMNI_IDS, VERTEX_OMNI_IDS
+from .models import GEMINI_OMNI_IDS, OMNI_MAX_CLIP_S, VERTEX_OMNI_IDS
 
 TOKENS_PER_SECOND = 5792
 BLOCK_TYPES = {"text", "image", "video", "audio", "document"}
@@ -93,7 +93,7 @@ def _check_block(block: Any, i: int) -> None:
         raise invalid(f"content[{i}].mime_type {mime} does not match type {t}.")
 
 
-def _response_format(rf: Any) -> dict:
+def _response_format(rf: Any, model: str = "") -> dict:
     if rf is None:
         return {}
     if isinstance(rf, list):
@@ -114,8 +114,9 @@ def _response_format(rf: Any) -> dict:
     dur = rf.get("duration")
     if dur is not None:
         m = re.fullmatch(r"(\d+(?:\.\d+)?)s", str(dur))
-        if not m or not 3 <= float(m.group(1)) <= 10:
-            raise invalid(f"response_format.duration must be between \"3s\" and \"10s\", got {dur!r}.")
+        longest = OMNI_MAX_CLIP_S.get(model, 10)
+        if not m or not 3 <= float(m.group(1)) <= longest:
+            raise invalid(f"response_format.duration must be between \"3s\" and \"{longest}s\", got {dur!r}.")
     delivery = rf.get("delivery")
     if delivery is not None and delivery not in ("inline", "uri"):
         raise invalid(f"response_format.delivery must be inline or uri, got {delivery!r}.")
@@ -148,7 +149,7 @@ def create(fake, req: Request, backend: str, *, version: str = "v1beta", project
         # Omni on Vertex is global-only (gemini-omni-and-veo-status.md §3).
         raise ix_error(404, "not_found", f"Model {model} is not available in location {location}; use global.")
     blocks = _blocks_from_input(body.get("input"))
-    rf = _response_format(body.get("response_format"))
+    rf = _response_format(body.get("response_format"), model)
     gc = body.get("generation_config") or {}
     task = None
     if isinstance(gc, dict):

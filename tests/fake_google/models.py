@@ -58,6 +58,7 @@ class VeoModel:
     extension: bool
     mask: bool
     audio: bool = True
+    mask_uncertain: bool = False      # masks accepted unless config.veo31_mask_refused (UNCERTAIN)
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,11 @@ VEO_MODELS = {m.id: m for m in [
     VeoModel("veo-3.0-fast-generate-001", (4, 6, 8), ("720p", "1080p"), 1, 4, 0, False, False, False),
     VeoModel("veo-2.0-generate-001", (5, 6, 7, 8), ("720p",), 2, 4, 0, False, False, False, audio=False),
     # Vertex
-    VeoModel("veo-3.1-generate-001", (4, 6, 8), ("720p", "1080p", "4k"), 1, 4, 3, False, True, False),
-    VeoModel("veo-3.1-fast-generate-001", (4, 6, 8), ("720p", "1080p", "4k"), 1, 4, 3, False, True, False),
+    # Mask editing on Veo 3.1 is UNCERTAIN: accepted unless config.veo31_mask_refused.
+    VeoModel("veo-3.1-generate-001", (4, 6, 8), ("720p", "1080p", "4k"), 1, 4, 3, False, True, False,
+             mask_uncertain=True),
+    VeoModel("veo-3.1-fast-generate-001", (4, 6, 8), ("720p", "1080p", "4k"), 1, 4, 3, False, True, False,
+             mask_uncertain=True),
     VeoModel("veo-3.1-lite-generate-001", (4, 6, 8), ("720p", "1080p"), 1, 4, 0, False, True, False),
     # Mask editing and STYLE references: only this allow-listed model (SDK tests).
     VeoModel("veo-2.0-generate-exp", (5, 6, 7, 8), ("720p",), 2, 4, 3, True, True, True, audio=False),
@@ -111,6 +115,7 @@ IMAGEN_MODELS = {m.id: m for m in [
     ImagenModel("imagen-4.0-ultra-generate-001", ("1K", "2K"), 1),
     ImagenModel("imagen-3.0-generate-002", (), 4),
     ImagenModel("imagen-3.0-fast-generate-001", (), 4),
+    ImagenModel("imagen-3.0-capability-001", (), 4),   # editing model; the fake treats it as text-to-image
 ]}
 
 # Imagen output pixels ([G-imagen]); sampleImageSize 2K doubles.
@@ -121,6 +126,8 @@ IMAGEN_PIXELS = {"1:1": (1024, 1024), "3:4": (896, 1280), "4:3": (1280, 896),
 
 GEMINI_IMAGE_IDS = ("gemini-nano-banana-2.1", "gemini-3-pro-image", "gemini-3.1-flash-lite-image")
 GEMINI_OMNI_IDS = ("gemini-omni-1.1-flash", "gemini-omni-1.2-flash")
+# Longest Omni clip per model (default 10 s). 1.2's 15 s comes from third parties (UNCERTAIN).
+OMNI_MAX_CLIP_S = {"gemini-omni-1.2-flash": 15}
 GEMINI_VEO_IDS = ("veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview",
                   "veo-3.0-generate-001", "veo-3.0-fast-generate-001", "veo-2.0-generate-001")
 GEMINI_IMAGEN_IDS = ("imagen-4.0-generate-001", "imagen-4.0-fast-generate-001", "imagen-4.0-ultra-generate-001")
@@ -134,7 +141,7 @@ VERTEX_IMAGE_IDS = ("gemini-3-pro-image", "gemini-3.1-flash-image", "gemini-3.1-
                     "gemini-nano-banana-2.1", "gemini-2.5-flash-image")
 VERTEX_TEXT_IDS = ("gemini-2.5-pro", "gemini-2.5-flash")
 VERTEX_IMAGEN_IDS = ("imagen-4.0-generate-001", "imagen-4.0-fast-generate-001", "imagen-4.0-ultra-generate-001",
-                     "imagen-3.0-generate-002", "imagen-3.0-fast-generate-001")
+                     "imagen-3.0-generate-002", "imagen-3.0-fast-generate-001", "imagen-3.0-capability-001")
 VERTEX_VEO_IDS = ("veo-3.1-generate-001", "veo-3.1-fast-generate-001", "veo-3.1-lite-generate-001",
                   "veo-2.0-generate-exp")
 VERTEX_OMNI_IDS = ("gemini-omni-1.1-flash-preview", "gemini-omni-1.2-flash", "gemini-omni-flash-preview")

@@ -45,6 +45,9 @@ class Config:
     # predictLongRunning, Imagen via predict).
     gemini_veo_served: bool = False
     gemini_imagen_served: bool = False
+    # Drift: models.list also shows these (id -> supportedGenerationMethods), and hides these ids (404).
+    gemini_extra_models: dict = dataclasses.field(default_factory=dict)
+    gemini_hidden_models: tuple = ()
     # Images
     image_outcome: str = "ok"          # ok|image_safety|no_image|prohibited|prompt_blocked|thoughts
     output_mime: str = "image/png"     # or image/jpeg / image/webp
@@ -57,6 +60,7 @@ class Config:
     video_outcome: str = "ok"          # ok|rai_filtered|error
     video_seconds: float | None = None  # override the produced clip length
     video_bytes_size: int | None = None  # serve synthetic video blobs of exactly this size
+    veo31_mask_refused: bool = False   # Veo 3.1 (Vertex GA ids) refuses mask edits (UNCERTAIN which is true)
     # Files API / downloads
     file_processing_polls: int = 0     # GET files/{id} says PROCESSING this many times
     file_failed: bool = False          # files end in FAILED instead of ACTIVE

@@ -10,7 +10,7 @@ the path. Serves ``/v1`` and ``/v1beta1`` project paths and the express
 from __future__ import annotations
 
 from . import generate, imagen, interactions, veo
-from .common import (ApiError, Request, Response, Router, api_key, bad_request, bearer, google_error,
+from .common import (ApiError, Request, Response, Router, api_key, bad_request, bearer, camelize, google_error,
                      json_response)
 from .models import (IMAGE_MODELS, VERTEX_IMAGE_IDS, VERTEX_IMAGEN_IDS, VERTEX_OMNI_IDS, VERTEX_RETIRED_IDS,
                      VERTEX_TEXT_IDS, VERTEX_VEO_IDS)
@@ -166,7 +166,8 @@ class VertexService:
             return json_response(veo.create_operation(self.fake, "vertex", m, spec,
                                                       project=p or EXPRESS_PROJECT,
                                                       location=l or EXPRESS_LOCATION))
-        # fetchPredictOperation
+        # fetchPredictOperation: a typed message, so the proto name operation_name is accepted too.
+        body = camelize(body) if isinstance(body, dict) else body
         if not isinstance(body, dict) or not isinstance(body.get("operationName"), str):
             raise bad_request("* FetchPredictOperationRequest.operation_name: operation_name is required\n",
                               "operation_name")

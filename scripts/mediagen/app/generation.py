@@ -18,6 +18,7 @@ from mediagen.catalog import Catalog
 from mediagen.config.credentials import placeholder_headers
 from mediagen.config.presets import Preset, get_preset
 from mediagen.config.settings import Settings, resolve_settings
+from mediagen.core import errors
 from mediagen.transport.http import HttpRequest
 
 
@@ -45,6 +46,26 @@ def begin(request: Any, ctx: Context, kind: str) -> Start:
     settings = resolve(request, ctx, kind)
     preset = get_preset(kind, request.preset) if request.preset else None
     return Start(settings, preset, load_catalog(ctx.env))
+
+
+def explain_model_error(exc: errors.ApiError, catalog: Catalog, plan: Any) -> None:
+    """Put the catalog's way forward in front of the hint when the API says it does not know the model.
+
+    A 404 from a model the catalog knows a replacement for names the replacement; CLIProxyAPI's "unknown
+    provider for model" says how to add the id to the proxy's own model list. Changes ``exc`` in place.
+    """
+    backend = plan.choice.backend
+    advice = None
+    if backend == "cliproxy" and isinstance(exc, errors.ClientError) and _proxy_does_not_know(exc):
+        advice = catalog.proxy_unknown_model_hint(plan.wire_id)
+    elif isinstance(exc, errors.NotFoundError):
+        advice = catalog.not_found_hint(plan.model_id, backend)
+    if advice:
+        exc.hint = f"{advice} {exc.hint}".strip()
+
+
+def _proxy_does_not_know(exc: errors.ApiError) -> bool:
+    return exc.code == "model_not_found" or "unknown provider for model" in exc.message
 
 
 def cap_of(settings: Settings) -> Cap:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from mediagen.app.context import Context
-from mediagen.app.generation import begin, free_outcome
+from mediagen.app.generation import begin, explain_model_error, free_outcome
 from mediagen.app.outcome import Outcome, media_files, require_positive
 from mediagen.app.requests import ImageRequest, PresetListing
 from mediagen.app.runtime import make_transport
 from mediagen.config.presets import load_presets
+from mediagen.core import errors
 from mediagen.ops.images import PARAM_KEYS, plan_images, run_images
 
 SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "images", "preset")
@@ -22,7 +23,11 @@ def generate_image(request: ImageRequest, ctx: Context) -> Outcome:
     free = free_outcome(request, plan, SHOWN_SETTINGS, plan.http_requests)
     if free is not None:
         return Outcome(free)
-    document = run_images(plan, lambda: make_transport(plan.settings, ctx.console), ctx.console)
+    try:
+        document = run_images(plan, lambda: make_transport(plan.settings, ctx.console), ctx.console)
+    except errors.ApiError as exc:
+        explain_model_error(exc, start.catalog, plan)
+        raise
     return Outcome(document, media_files(document["images"], "image"))
 
 

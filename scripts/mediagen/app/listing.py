@@ -11,6 +11,7 @@ from mediagen.app.requests import BACKENDS, CheckRequest, GalleryRequest, ModelL
 from mediagen.app.runtime import load_catalog, make_transport
 from mediagen.core import errors
 from mediagen.ops.checks import check_setup
+from mediagen.ops.drift import summary
 from mediagen.ops.gallery import GALLERY_NAME, write_gallery
 
 CHECK_SETTINGS = ("backend", "use_vertex", "api_key", "project_id", "location", "credentials_file",
@@ -22,13 +23,27 @@ __all__ = ["GALLERY_NAME", "check", "gallery", "list_models"]
 
 
 def check(request: CheckRequest, ctx: Context) -> Outcome:
-    """Which backend and why, whether the credential works, which catalog models it sees. Free."""
+    """Which backend and why, whether the credential works, which catalog models it sees (and, with ``drift``,
+    how the catalog differs from that: exit 11). Free."""
     settings = resolve(request, ctx, None)
     if request.show_defaults:
         return Outcome({"settings": settings.show(CHECK_SETTINGS), "project": settings.project,
                         "config_file": str(settings.config.path) if settings.config else None})
-    return Outcome(check_setup(settings, make_transport(settings, ctx.console), lambda: load_catalog(ctx.env),
-                               ctx.console))
+    result = check_setup(settings, make_transport(settings, ctx.console), lambda: load_catalog(ctx.env),
+                         ctx.console, drift=request.drift)
+    if request.drift and result["drift"]["found"]:
+        raise _drift_error(result)
+    return Outcome(result)
+
+
+def _drift_error(result: dict[str, Any]) -> errors.DriftFound:
+    """Exit 11 with the whole check (drift included) as the run's result."""
+    backend = result["drift"]["backend"]
+    return errors.DriftFound(
+        f"the catalog is out of step with what {backend} serves: {summary(result['drift'])}",
+        "See 'drift' in the result. Update presets/models.yaml, or fix the entries now with $MEDIAGEN_CATALOG_OVERRIDE "
+        "(a status, a date, still_served: true, or a new model); README 'Catalog drift' explains each list.",
+        partial=result)
 
 
 def list_models(request: ModelListing, ctx: Context) -> Outcome:
@@ -68,7 +83,7 @@ def _model_row(model: Any, backend: str | None) -> dict[str, Any] | None:
 
 def _lifecycle(model: Any, backend: str, entry: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": entry.id, "status": entry.status}
-    for key in ("shutdown", "replacement"):
+    for key in ("shutdown", "shutdown_not_before", "replacement"):
         if getattr(entry, key):
             doc[key] = getattr(entry, key)
     if entry.locations:

@@ -33,6 +33,8 @@ DEFAULT_INLINE_LIMIT_MB = 20.0
 
 CLI = ("cli",)
 MCP = ("mcp",)
+ALLOW_UNKNOWN_HELP = ("Send a model id the catalog does not know even when it is one or two letters away from a "
+                      "known one (otherwise taken for a typo and refused); it goes out unvalidated and unpriced.")
 
 
 def arg(help: str, default: Any = None, **meta: Any) -> Any:
@@ -75,6 +77,7 @@ class ImageRequest(Spending):
     prompt: str = arg("What to generate: the prompt text.", "", setting=None, min_length=1)
     model: str | None = arg("Model id or alias (e.g. nano-banana-pro); default from the catalog.",
                             catalog_models="image")
+    allow_unknown_model: bool = arg(ALLOW_UNKNOWN_HELP, False)
     aspect_ratio: str | None = arg("e.g. 1:1, 3:4, 16:9, 21:9 (the model's own set).", catalog="aspect_ratios")
     image_size: str | None = arg("512, 1K, 2K or 4K where the model offers it.", catalog="image_sizes")
     image: tuple[str, ...] | None = arg("Input image: path, http(s) URL, gs:// (Vertex) or data: URI. Repeatable.",
@@ -103,6 +106,7 @@ class VideoRequest(Spending):
     prompt: str = arg("What to generate: the prompt text.", "", setting=None, min_length=1)
     model: str | None = arg("Model id or alias; default Veo 3.1 Fast (Vertex), Omni on the Gemini API.",
                             catalog_models="video")
+    allow_unknown_model: bool = arg(ALLOW_UNKNOWN_HELP, False)
     mode: str | None = arg("Force a mode (it must match the inputs).", choices=VIDEO_MODES)
     duration: int | None = arg("Seconds (Veo 3.1: 4, 6, 8; Omni: 3-10).", catalog="durations")
     aspect_ratio: str | None = arg("16:9 or 9:16.", catalog="aspect_ratios")
@@ -168,6 +172,10 @@ class JobQuery(Where):
 @dataclass(frozen=True)
 class CheckRequest(Where):
     """A free check of credentials, backend choice and model visibility (``check_api.py``, ``check_setup``)."""
+
+    drift: bool = arg("Also compare the catalog with what the credential can see (free): catalog models not "
+                      "served, served image/video models missing from the catalog, shutdown dates that have "
+                      "passed. Exit 11 (the drift listed in the result) when they differ.", False, setting=None)
 
 
 @dataclass(frozen=True)

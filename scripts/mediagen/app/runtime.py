@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from mediagen.config.settings import Settings, process_env
+from mediagen.config.settings import Settings, process_date, process_env
 from mediagen.core.console import Console
 from mediagen.core.paths import user_cache_dir
 from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
@@ -23,8 +23,10 @@ def make_transport(settings: Settings, console: Console) -> Transport:
 
 
 def load_catalog(env: Mapping[str, str]) -> Any:
-    """The model catalog, with the user's override file (``$MEDIAGEN_CATALOG_OVERRIDE``) merged in."""
+    """The model catalog, with the user's override file (``$MEDIAGEN_CATALOG_OVERRIDE``) merged in, as of
+    ``$MEDIAGEN_TODAY`` (default: today)."""
     from mediagen.catalog import Catalog
 
     override = process_env(env, "catalog_override")
-    return Catalog.load(override_path=Path(override) if override else None, cache_dir=user_cache_dir(env))
+    return Catalog.load(override_path=Path(override) if override else None, cache_dir=user_cache_dir(env),
+                        today=process_date(env, "today"))

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from mediagen.app.context import Context
-from mediagen.app.generation import begin, free_outcome
+from mediagen.app.generation import begin, explain_model_error, free_outcome
 from mediagen.app.outcome import Outcome, media_files, require_positive
 from mediagen.app.requests import VideoRequest
 from mediagen.app.runtime import make_transport
+from mediagen.core import errors
 from mediagen.ops.jobstore import JobStore, store_for
 from mediagen.ops.ledger import Ledger, ledger_for
 from mediagen.ops.videojobs import submit, wait
@@ -70,7 +71,11 @@ def start(request: VideoRequest, ctx: Context) -> Started | Outcome:
     if free is not None:
         return Outcome(free)
     store, ledger = store_for(plan.settings), ledger_for(plan.settings)
-    submitted = submit(plan, store, ledger, transport, ctx.console)
+    try:
+        submitted = submit(plan, store, ledger, transport, ctx.console)
+    except errors.ApiError as exc:
+        explain_model_error(exc, begun.catalog, plan)
+        raise
     return Started(plan, submitted.job_id, store, ledger, transport, submitted.initial)
 
 

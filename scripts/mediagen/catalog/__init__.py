@@ -62,14 +62,33 @@ class Catalog(CatalogData):
         """The model's default location on this backend (Vertex), or None."""
         return lifecycle.default_location(self, model_id, backend)
 
-    def resolve(self, name: str, backend: str) -> Resolution:
+    def resolve(self, name: str, backend: str, allow_unknown: bool = False) -> Resolution:
         """Map a name to the model and wire id for ``backend``.
 
         Retired or not served -> ``ModelUnavailable`` naming the replacement and
         where things are served; deprecated -> a warning with the shutdown date;
-        unknown -> passed through unvalidated with a warning.
+        unknown -> passed through unvalidated with a warning, unless it is within
+        two edits of a catalog id or alias (a typo: ``ValidationError`` naming
+        the match) and ``allow_unknown`` is false.
         """
-        return lifecycle.resolve(self, name, backend)
+        return lifecycle.resolve(self, name, backend, allow_unknown)
+
+    def lifecycle_warning(self, model: Model, entry: BackendEntry) -> str | None:
+        """The deprecation warning for a served entry (shutdown date and replacement), or None."""
+        return lifecycle.lifecycle_warning(self, model, entry)
+
+    def unavailable(self, model: Model, backend: str) -> tuple[str, str]:
+        """Message and hint for a model that is retired or absent on ``backend``."""
+        return lifecycle.unavailable(self, model, backend)
+
+    def not_found_hint(self, name: str, backend: str) -> str | None:
+        """For a 404 from a catalog model with a known replacement: the replacement to use (else None)."""
+        return lifecycle.not_found_hint(self, name, backend)
+
+    @staticmethod
+    def proxy_unknown_model_hint(wire_id: str) -> str:
+        """For CLIProxyAPI's "unknown provider for model": how to add the id to the proxy's own model list."""
+        return lifecycle.proxy_unknown_model_hint(wire_id)
 
     # ---- validate
 

@@ -9,12 +9,14 @@ the cross references a schema cannot express.
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, TypeVar
 
+from mediagen.catalog import limits
 from mediagen.catalog.conditions import holds
 from mediagen.core.errors import CatalogError
 from mediagen.core.resources import REPO_ROOT
@@ -27,6 +29,7 @@ BACKENDS = ("gemini-api", "vertex", "cliproxy")
 KINDS = ("image", "video")
 MODES = ("text_to_video", "image_to_video", "first_last_frame", "reference_to_video", "extend", "edit")
 SERVED = ("ga", "preview", "deprecated")
+CURRENT = ("ga", "preview")         # what a default may be: served and not deprecated
 
 # The normalized request: every key a rule or a check may read, with its type.
 # Booleans such as ``seed`` or ``storage_uri`` mean "the user gave one".
@@ -46,12 +49,34 @@ VIDEO_KEYS: dict[str, type] = {
 }
 VOCABULARY: dict[str, type] = {**COMMON_KEYS, **IMAGE_KEYS, **VIDEO_KEYS}
 
+# The CLI flag that sets each field, used to phrase fixes.
+FLAGS: dict[str, str] = {
+    "model": "--model", "backend": "--backend", "aspect_ratio": "--aspect-ratio",
+    "image_size": "--image-size", "count": "--count", "input_images": "--image",
+    "negative_prompt": "--negative-prompt", "seed": "--seed", "person_generation": "--person-generation",
+    "thinking_level": "--thinking-level", "output_mime": "--output-mime", "add_watermark": "--watermark",
+    "batch": "--batch", "mode": "--image/--last-frame/--reference-image/--extend",
+    "duration": "--duration", "resolution": "--resolution", "generate_audio": "--no-audio/--generate-audio",
+    "first_frame": "--image", "last_frame": "--last-frame", "reference_assets": "--reference-image",
+    "reference_styles": "--reference-image PATH:style", "reference_videos": "--reference-video",
+    "source_seconds": "--extend", "mask_mode": "--mask-mode", "camera_control": "--camera",
+    "resize_mode": "--resize-mode", "enhance_prompt": "--enhance-prompt", "storage_uri": "--storage-uri",
+    "compression_quality": "--compression-quality", "kind": "--model",
+}
+
 
 # --------------------------------------------------------------------------- data classes
 
 @dataclass(frozen=True)
 class BackendEntry:
-    """How one model is reached on one backend."""
+    """How one model is reached on one backend.
+
+    ``status`` is the status on the catalog's date: an entry whose *firm*
+    ``shutdown`` date has come is retired whatever the file says (unless
+    ``still_served`` says it still answers); ``declared_status`` is what the
+    file says. ``shutdown_not_before`` is Google's "as early as" date: it
+    warns and never refuses.
+    """
 
     backend: str
     id: str
@@ -63,11 +88,25 @@ class BackendEntry:
     notes: str | None
     allowlist: bool = False
     uncertain: bool = False
+    shutdown_not_before: str | None = None
+    still_served: bool = False
+    replacement_settings: tuple[tuple[str, Any], ...] = ()   # e.g. (("thinking_level", "high"),)
+    declared_status: str = ""
 
     @property
     def served(self) -> bool:
         """True unless retired (deprecated models are still served, with a warning)."""
         return self.status in SERVED
+
+    @property
+    def retired_by_date(self) -> bool:
+        """Retired because its firm shutdown date has come, although the file does not say retired."""
+        return self.status == "retired" and self.declared_status not in ("", "retired")
+
+    @property
+    def listed(self) -> bool:
+        """Served according to the file alone (whatever the date): what cross-references may point at."""
+        return (self.declared_status or self.status) in SERVED
 
 
 @dataclass(frozen=True)
@@ -115,6 +154,7 @@ class Model:
     notes: str | None = None
     sources: tuple[str, ...] = ()
     uncertain: tuple[str, ...] = ()     # dotted paths of fields the sources disagree on
+    limits: dict = field(default_factory=dict)   # per-model limits with sources (see catalog.limits)
 
     def capabilities_for(self, backend: str) -> dict:
         """The capabilities with this backend's overrides deep-merged in."""
@@ -130,6 +170,10 @@ class Model:
     def served_on(self) -> list[str]:
         """Backends where the model is served (not retired), in catalog order."""
         return [name for name, entry in self.backends.items() if entry.served]
+
+    def listed_on(self) -> list[str]:
+        """Backends where the file says the model is served (dates aside)."""
+        return [name for name, entry in self.backends.items() if entry.listed]
 
 
 def mode_capabilities(model: Model, backend: str, mode: str | None) -> dict:
@@ -147,10 +191,11 @@ _Loaded = TypeVar("_Loaded", bound="CatalogData")
 class CatalogData:
     """The loaded models and their lookups; ``Catalog`` adds resolution, checks and pricing."""
 
-    def __init__(self, data: dict, models: list[Model], label: str) -> None:
+    def __init__(self, data: dict, models: list[Model], label: str, today: str | None = None) -> None:
         self._data = data
         self._models = models
         self._label = label
+        self.today = today or _dt.date.today().isoformat()
         self._by_name: dict[str, Model] = {}
         for model in models:
             for name in (model.id, *model.aliases):
@@ -164,12 +209,14 @@ class CatalogData:
 
     @classmethod
     def load(cls: type[_Loaded], path: str | Path | None = None, override_path: str | Path | None = None, *,
-             cache_dir: Path | None = None) -> _Loaded:
+             cache_dir: Path | None = None, today: _dt.date | str | None = None) -> _Loaded:
         """Read, merge (override file by model id), schema-check and build the catalog.
 
-        ``cache_dir`` holds the marker that lets an unchanged catalog skip its schema check.
+        ``cache_dir`` holds the marker that lets an unchanged catalog skip its schema check; ``today``
+        (default: the real date) decides which firm shutdown dates have come.
         Raises ``CatalogError`` naming the file and the JSON path of the bad field.
         """
+        today = (today if isinstance(today, str) else (today or _dt.date.today()).isoformat())
         path = Path(path) if path else DEFAULT_CATALOG_PATH
         data = _read_yaml(path, "catalog")
         label = str(path)
@@ -181,7 +228,7 @@ class CatalogData:
             label = f"{path} (with override {override_path})"
             sources.append(Path(override_path))
         _validate_schema_once(data, label, sources, cache_dir)
-        catalog = cls(data, _build_models(data, label), label)
+        catalog = cls(data, _build_models(data, label, today), label, today)
         _check_references(catalog, label)
         return catalog
 
@@ -358,23 +405,34 @@ def _model_rules(raw: dict, where: str, rule_sets: dict) -> list[Rule]:
     return rules
 
 
-def _backend_entries(raw: dict) -> dict[str, BackendEntry]:
-    return {name: BackendEntry(name, e["id"], e["surface"], e["status"], tuple(e.get("locations") or ()),
+def _backend_entries(raw: dict, today: str) -> dict[str, BackendEntry]:
+    return {name: BackendEntry(name, e["id"], e["surface"], _status_on(e, today), tuple(e.get("locations") or ()),
                                e.get("shutdown"), e.get("replacement"), e.get("notes"),
-                               bool(e.get("allowlist")), bool(e.get("uncertain")))
+                               bool(e.get("allowlist")), bool(e.get("uncertain")), e.get("shutdown_not_before"),
+                               bool(e.get("still_served")), tuple((e.get("replacement_settings") or {}).items()),
+                               e["status"])
             for name, e in raw["backends"].items()}
 
 
-def _build_models(data: dict, label: str) -> list[Model]:
+def _status_on(entry: dict, today: str) -> str:
+    """The status on ``today``: a firm shutdown date that has come retires the entry (unless still served)."""
+    firm = entry.get("shutdown")
+    if entry["status"] != "retired" and firm and firm <= today and not entry.get("still_served"):
+        return "retired"
+    return entry["status"]
+
+
+def _build_models(data: dict, label: str, today: str) -> list[Model]:
     rule_sets = data.get("rule_sets") or {}
     models = []
     for index, raw in enumerate(data["models"]):
         rules = _model_rules(raw, f"{label}: models[{index}]({raw['id']})", rule_sets)
         models.append(Model(raw["id"], raw["kind"], raw["family"], raw["display_name"],
-                            tuple(raw.get("aliases") or ()), _backend_entries(raw), raw.get("capabilities") or {},
+                            tuple(raw.get("aliases") or ()), _backend_entries(raw, today),
+                            limits.expand(raw.get("capabilities") or {}, raw.get("limits") or {}),
                             tuple(rules), raw.get("pricing") or {}, raw.get("backend_capabilities") or {},
                             raw.get("unavailable_on") or {}, raw.get("notes"), tuple(raw.get("sources") or ()),
-                            _uncertain_paths(raw.get("uncertain"))))
+                            _uncertain_paths(raw.get("uncertain")), raw.get("limits") or {}))
     return models
 
 
@@ -429,10 +487,13 @@ def _replacement_problems(catalog: CatalogData, model: Model) -> list[tuple[str,
         target = catalog.get(entry.replacement)
         if target is None:
             problems.append((where, f"unknown model {entry.replacement!r}"))
-        elif not target.served_on():
+        elif not target.listed_on():
             problems.append((where, f"{target.id} is not served anywhere"))
         elif target.kind != model.kind:
             problems.append((where, f"{target.id} is a {target.kind} model"))
+        unknown = {name for name, _ in entry.replacement_settings} - set(VOCABULARY)
+        if unknown:
+            problems.append((f"{where}_settings", f"unknown fields {sorted(unknown)}"))
     return problems
 
 
@@ -440,7 +501,7 @@ def _alternative_problems(catalog: CatalogData, model: Model) -> list[tuple[str,
     problems = []
     for backend, info in model.unavailable_on.items():
         alternative = info.get("alternative")
-        if alternative and backend not in getattr(catalog.get(alternative), "served_on", lambda: [])():
+        if alternative and backend not in getattr(catalog.get(alternative), "listed_on", lambda: [])():
             problems.append((f"models({model.id}).unavailable_on.{backend}.alternative",
                              f"{alternative!r} is not served on {backend}"))
     return problems
@@ -456,6 +517,9 @@ def _default_problems(catalog: CatalogData) -> list[tuple[str, str]]:
                 problems.append((where, f"unknown model {name!r}"))
             elif model.kind != kind:
                 problems.append((where, f"{model.id} is a {model.kind} model"))
-            elif backend not in model.served_on():
+            elif backend not in model.listed_on():
                 problems.append((where, f"{model.id} is not served on {backend}"))
+            elif model.backends[backend].declared_status not in CURRENT:
+                problems.append((where, f"{model.id} is {model.backends[backend].declared_status} on {backend}; "
+                                        "a default must be a current model"))
     return problems

@@ -3,14 +3,20 @@
 Retired or not served -> ``ModelUnavailable`` naming the replacement and where
 things are served; deprecated -> a warning with the shutdown date; unknown ->
 passed through unvalidated with a warning.
+
+Dates are read against the catalog's ``today``. A *firm* shutdown date that
+has come retires the model (refused before sending); a "not before" date
+(Google's "as early as") only warns, before and after it passes.
 """
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field
 
-from mediagen.catalog.data import BACKENDS, KINDS, BackendEntry, CatalogData, Model
+from mediagen.catalog.data import BACKENDS, FLAGS, KINDS, BackendEntry, CatalogData, Model
 from mediagen.core.errors import ModelUnavailable, ValidationError
+
+OVERRIDE = "$MEDIAGEN_CATALOG_OVERRIDE"
+MAX_TYPO_EDITS = 2          # an unknown id this close to a known one is taken for a typo
 
 
 @dataclass
@@ -58,11 +64,20 @@ def default_location(catalog: CatalogData, model_id: str, backend: str) -> str |
     return entry.locations[0] if entry and entry.locations else None
 
 
-def resolve(catalog: CatalogData, name: str, backend: str) -> Resolution:
-    """Map a name to the model and wire id for ``backend`` (see the module docstring)."""
+def resolve(catalog: CatalogData, name: str, backend: str, allow_unknown: bool = False) -> Resolution:
+    """Map a name to the model and wire id for ``backend`` (see the module docstring).
+
+    An unknown name within two edits of a catalog id or alias is taken for a typo and refused
+    (``ValidationError`` naming the match) unless ``allow_unknown``; any other unknown name passes.
+    """
     check_backend(backend)
     model = catalog.get(name)
     if model is None:
+        near = [] if allow_unknown else near_names(catalog, name)
+        if near:
+            raise ValidationError(f"unknown model {name!r}; did you mean {' or '.join(near)}?",
+                                  f"use --model {near[0]}, or add --allow-unknown-model to send {name!r} as it is "
+                                  "(unvalidated and unpriced)", details={"model": name, "did_you_mean": near})
         return Resolution(name, None, None, name,
                           [f"model {name!r} is not in the catalog: request unvalidated and unpriced"])
     entry = model.backends.get(backend)
@@ -73,20 +88,78 @@ def resolve(catalog: CatalogData, name: str, backend: str) -> Resolution:
     return Resolution(name, model, entry, entry.id, warnings)
 
 
+def near_names(catalog: CatalogData, name: str, limit: int = MAX_TYPO_EDITS) -> list[str]:
+    """Catalog ids, aliases and wire ids within ``limit`` edits of ``name``: closest first, served models before
+    retired ones (at most three)."""
+    wanted = str(name).strip().lower().removeprefix("models/")
+    owners = {known.lower(): model for model in catalog.models()
+              for known in (model.id, *model.aliases, *(e.id for e in model.backends.values()))}
+    scored = sorted((edits, not owners[known].served_on(), known) for known in owners
+                    if (edits := edit_distance(wanted, known, limit)) <= limit)
+    return [known for *_, known in scored[:3]]
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance between ``a`` and ``b``, or ``limit + 1`` as soon as it is known to exceed ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
 def lifecycle_warning(catalog: CatalogData, model: Model, entry: BackendEntry) -> str | None:
     """The deprecation warning for a served entry (shutdown date and replacement), or None."""
     if entry.status != "deprecated":
         return None
-    text = f"{model.id} is deprecated on {catalog.backend_label(entry.backend)}"
-    if entry.shutdown:
-        passed = entry.shutdown < _dt.date.today().isoformat()
-        text += (f"; its shutdown date {entry.shutdown} has passed and calls may fail" if passed
-                 else f" and shuts down on {entry.shutdown}")
-        if entry.uncertain:
-            text += " (date UNCERTAIN)"
+    text = f"{model.id} is deprecated on {catalog.backend_label(entry.backend)}{_dates(catalog, entry)}"
     if entry.replacement:
-        text += f"; use --model {entry.replacement}"
+        text += f"; use {replacement_use(entry)}"
     return text
+
+
+def _dates(catalog: CatalogData, entry: BackendEntry) -> str:
+    """The shutdown part of a deprecation warning, read against the catalog's date."""
+    if entry.shutdown:
+        text = (f"; its shutdown date {entry.shutdown} has passed (the catalog says it still answers) and calls "
+                "may fail" if entry.shutdown <= catalog.today else f" and shuts down on {entry.shutdown}")
+    elif entry.shutdown_not_before:
+        since = entry.shutdown_not_before
+        text = (f"; Google said it may shut down from {since}, so it can stop answering any day"
+                if since <= catalog.today else f" and may shut down from {since} (Google: \"as early as\")")
+    else:
+        return ""
+    return text + (" (date UNCERTAIN)" if entry.uncertain else "")
+
+
+def replacement_use(entry: BackendEntry) -> str:
+    """How to ask for an entry's replacement: ``--model R`` plus the settings that match the old model."""
+    flags = [f"--model {entry.replacement}"]
+    flags += [f"{FLAGS.get(name, '--' + name.replace('_', '-'))} {value}" for name, value in entry.replacement_settings]
+    return " ".join(flags)
+
+
+def not_found_hint(catalog: CatalogData, name: str, backend: str) -> str | None:
+    """For a 404 from a catalog model with a known replacement: the replacement to use (else None)."""
+    model = catalog.get(name)
+    entry = model.backends.get(backend) if model else None
+    if entry is None or not entry.replacement:
+        return None
+    label = catalog.backend_label(backend)
+    return f"{model.id} may have been shut down on {label}{_dates(catalog, entry)}: use {replacement_use(entry)}."
+
+
+def proxy_unknown_model_hint(wire_id: str) -> str:
+    """For CLIProxyAPI's "unknown provider for model": how to add the id to the proxy's own model list."""
+    return (f"CLIProxyAPI routes only the models in its own list: add {wire_id} to its config.yaml under "
+            f"gemini-api-key: -> models: (- name: {wire_id}) and restart the proxy, or pick a model it lists "
+            "(scripts/check_api.py shows them).")
 
 
 def unavailable(catalog: CatalogData, model: Model, backend: str) -> tuple[str, str]:
@@ -101,18 +174,24 @@ def _retired_text(catalog: CatalogData, model: Model, entry: BackendEntry) -> tu
     label = catalog.backend_label(entry.backend)
     when = f" on {entry.shutdown}" if entry.shutdown else ""
     message = f"{model.id} was shut down on {label}{when}"
+    if entry.retired_by_date:
+        message += f" (its firm shutdown date has come{'; the date is UNCERTAIN' if entry.uncertain else ''})"
     hints = []
     replacement = catalog.get(entry.replacement) if entry.replacement else None
     if replacement is not None:
         where = ", ".join(replacement.served_on()) or "nowhere"
         message += f"; its replacement is {replacement.id} (served on {where})"
         if entry.backend in replacement.served_on():
-            hints.append(f"--model {replacement.id}")
+            hints.append(replacement_use(entry))
     elsewhere = _elsewhere(catalog, model, entry.backend, skip=replacement.id if replacement else None)
     if elsewhere:
         message += "; " + "; ".join(text for text, _ in elsewhere)
         hints.extend(hint for _, hint in elsewhere)
-    return message, "use " + ", or ".join(hints) if hints else "pick another model with --model"
+    hint = "use " + ", or ".join(hints) if hints else "pick another model with --model"
+    if entry.retired_by_date:
+        hint += (f"; if it still answers, set still_served: true for it in {OVERRIDE} (models: [{{id: {model.id}, "
+                 f"backends: {{{entry.backend}: {{still_served: true}}}}}}])")
+    return message, hint
 
 
 def _absent_text(catalog: CatalogData, model: Model, backend: str) -> tuple[str, str]:

@@ -11,25 +11,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from mediagen.catalog import limits
 from mediagen.catalog.conditions import given, member, number
-from mediagen.catalog.data import BACKENDS, VOCABULARY, CatalogData, Model, mode_capabilities
+from mediagen.catalog.data import BACKENDS, FLAGS, VOCABULARY, CatalogData, Model, mode_capabilities
 from mediagen.catalog.lifecycle import alternatives, default_model, default_or_none, lifecycle_warning, unavailable
 from mediagen.core.errors import ValidationError
-
-# The CLI flag that sets each field, used to phrase fixes.
-FLAGS: dict[str, str] = {
-    "model": "--model", "backend": "--backend", "aspect_ratio": "--aspect-ratio",
-    "image_size": "--image-size", "count": "--count", "input_images": "--image",
-    "negative_prompt": "--negative-prompt", "seed": "--seed", "person_generation": "--person-generation",
-    "thinking_level": "--thinking-level", "output_mime": "--output-mime", "add_watermark": "--watermark",
-    "batch": "--batch", "mode": "--image/--last-frame/--reference-image/--extend",
-    "duration": "--duration", "resolution": "--resolution", "generate_audio": "--no-audio/--generate-audio",
-    "first_frame": "--image", "last_frame": "--last-frame", "reference_assets": "--reference-image",
-    "reference_styles": "--reference-image PATH:style", "reference_videos": "--reference-video",
-    "source_seconds": "--extend", "mask_mode": "--mask-mode", "camera_control": "--camera",
-    "resize_mode": "--resize-mode", "enhance_prompt": "--enhance-prompt", "storage_uri": "--storage-uri",
-    "compression_quality": "--compression-quality", "kind": "--model",
-}
 
 # Words for messages ("aspect ratio 7:3 is not offered ...").
 LABELS: dict[str, str] = {name: name.replace("_", " ") for name in VOCABULARY}
@@ -214,6 +200,23 @@ def where_offered(catalog: CatalogData, model: Model, backend: str, name: str, v
     return ""
 
 
+def allowlisted_offer(catalog: CatalogData, model: Model, backend: str, name: str, value: Any,
+                      context: Mapping[str, Any] | None = None) -> str:
+    """A model on ``backend`` that offers ``name=value`` only to allow-listed projects, with that caveat ("" if none).
+
+    ``where_offered`` never suggests such models; they are named beside it (style references and the full
+    mask set are on ``veo-2.0-generate-exp`` only).
+    """
+    for candidate in catalog.models(model.kind):
+        entry = candidate.backends.get(backend)
+        if candidate.id == model.id or entry is None or not entry.allowlist or not entry.served:
+            continue
+        if offers(catalog, candidate, backend, name, value, context):
+            caveat = "allow-listed projects only; it may be gone" if entry.uncertain else "allow-listed projects only"
+            return f"--model {candidate.id} ({caveat})"
+    return ""
+
+
 # --------------------------------------------------------------------------- generic checks
 
 class _Ctx:
@@ -229,8 +232,14 @@ class _Ctx:
         if not self.hints:
             return ""
         context = {"mode": self.request["mode"]} if self.request.get("mode") else None
-        hint = where_offered(self.catalog, self.model, self.backend, name, value, context)
-        return f", or use {hint}" if hint else ""
+        hints = [where_offered(self.catalog, self.model, self.backend, name, value, context),
+                 allowlisted_offer(self.catalog, self.model, self.backend, name, value, context)]
+        hints = [hint for hint in hints if hint]
+        return ", or use " + ", or ".join(hints) if hints else ""
+
+    def _limit_note(self, name: str) -> str:
+        """Where an uncertain per-model limit behind a refusal comes from, and how to lift it ("" otherwise)."""
+        return limits.refusal_note(self.model.id, self.model.limits, name, self.request.get("mode"))
 
     def _not_supported(self, name: str, value: Any) -> Problem:
         message = f"{self.model.id} does not accept {LABELS[name]} on {self.where}"
@@ -247,7 +256,7 @@ class _Ctx:
             return []
         shown = ", ".join(_show(v) for v in allowed)
         message = (f"{LABELS[name]} {_show(value)} is not offered by {self.model.id} on {self.where}; "
-                   f"choose one of {shown}")
+                   f"choose one of {shown}{self._limit_note(name)}")
         if name == "mode":
             fix = ("give the inputs of a listed mode (--image, --last-frame, --reference-image, --extend)"
                    + self._alt(name, value))
@@ -266,7 +275,8 @@ class _Ctx:
             return []
         if limit == 0:
             return [self._not_supported(name, value)]
-        message = f"{self.model.id} takes at most {limit} {LABELS[name]} on {self.where}; {_show(value)} given"
+        message = (f"{self.model.id} takes at most {limit} {LABELS[name]} on {self.where}; {_show(value)} given"
+                   f"{self._limit_note(name)}")
         return [Problem(name, message, f"give at most {limit} {FLAGS[name]}{self._alt(name, value)}")]
 
     def total_references(self) -> list[Problem]:
@@ -276,7 +286,8 @@ class _Ctx:
         if total is None or given_count <= total:
             return []
         return [Problem("reference_assets", f"{self.model.id} takes at most {total} reference images in all; "
-                        f"{_show(given_count)} given", f"give at most {total} --reference-image")]
+                        f"{_show(given_count)} given{self._limit_note('reference_assets')}",
+                        f"give at most {total} --reference-image")]
 
     def count(self) -> list[Problem]:
         value = self.request.get("count")
@@ -330,12 +341,13 @@ class _Ctx:
         limit, soft = ext.get("max_total_seconds"), ext.get("warn_total_seconds")
         if limit and total > limit:
             return [Problem("source_seconds", f"extending a {_show(source)} s clip by {_show(added)} s "
-                            f"gives {_show(total)} s; {self.model.id} stops at {_show(limit)} s",
+                            f"gives {_show(total)} s; {self.model.id} stops at {_show(limit)} s"
+                            f"{self._limit_note('source_seconds')}",
                             "use a shorter --duration, or extend a shorter clip")]
         if soft and total > soft:
             return [Problem("source_seconds", f"{_show(total)} s in all may be over {self.model.id}'s "
-                            f"extension limit (30 s per some sources; UNCERTAIN)",
-                            "keep the total under 30 s if the API refuses it", "warning")]
+                            f"extension limit ({_show(soft)} s per some sources; UNCERTAIN)",
+                            f"keep the total under {_show(soft)} s if the API refuses it", "warning")]
         return []
 
     def supported(self, name: str) -> list[Problem]:

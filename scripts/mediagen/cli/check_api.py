@@ -8,16 +8,21 @@ from mediagen.app.context import Context
 from mediagen.app.listing import check
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import CheckRequest
-from mediagen.cli.common import Parser, add_settings_options, make_parser, request_from, run_command
+from mediagen.cli.common import Parser, add_settings_options, make_parser, option, request_from, run_command
 
 DESCRIPTION = """Check credentials for free: which backend mediagen would use and why, whether the
 credential works, which catalog models it can see (with lifecycle warnings), and
-whether the CLIProxyAPI proxy answers. Generates nothing and costs nothing."""
+whether the CLIProxyAPI proxy answers. Generates nothing and costs nothing.
+
+--drift also compares the catalog with what the credential can see: catalog
+models not served, served image/video models missing from the catalog, and
+shutdown dates that have passed; it exits 11 when it finds any."""
 
 
 def build_parser(stdout: TextIO | None) -> Parser:
     parser = make_parser("check_api.py", DESCRIPTION, stdout)
     parser.add_argument("--json", action="store_true", help="JSON output (the default; kept for scripts).")
+    option(parser, CheckRequest, "drift", action="store_true")
     add_settings_options(parser)
     return parser
 

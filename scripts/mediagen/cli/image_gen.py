@@ -38,6 +38,7 @@ def build_parser(stdout: TextIO | None) -> Parser:
 def add_generation_options(gen: argparse._ArgumentGroup) -> None:
     """The image flags ``estimate_cost.py image`` shares."""
     option(gen, ImageRequest, "model", "-m")
+    option(gen, ImageRequest, "allow_unknown_model", action="store_true")
     option(gen, ImageRequest, "aspect_ratio")
     option(gen, ImageRequest, "image_size")
     option(gen, ImageRequest, "image", "-i", action="append", metavar="SRC")

@@ -50,6 +50,7 @@ def build_parser(stdout: TextIO | None) -> Parser:
 def add_generation_options(gen: argparse._ArgumentGroup) -> None:
     """The video flags ``estimate_cost.py video`` shares (with the inputs)."""
     option(gen, VideoRequest, "model", "-m")
+    option(gen, VideoRequest, "allow_unknown_model", action="store_true")
     option(gen, VideoRequest, "mode")
     option(gen, VideoRequest, "duration", type=int)
     for name in ("aspect_ratio", "resolution", "negative_prompt", "person_generation"):

@@ -14,6 +14,7 @@ Empty strings count as unset. Every value remembers its source, so
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ PROCESS_ENV_VARS: dict[str, str] = {
     "catalog_override": "MEDIAGEN_CATALOG_OVERRIDE",  # a YAML file merged over presets/models.yaml
     "debug": "MEDIAGEN_DEBUG",                        # tracebacks on stderr, as --debug
     "mcp_log_level": "MEDIAGEN_MCP_LOG_LEVEL",        # the MCP server's log level
+    "today": "MEDIAGEN_TODAY",                        # the date lifecycle checks use (YYYY-MM-DD; tests pin it)
 }
 CONFIG_ENV = PROCESS_ENV_VARS["config"]
 
@@ -67,6 +69,19 @@ def process_env(env: Mapping[str, str], key: str) -> str | None:
     """The value of one of ``PROCESS_ENV_VARS`` (None when unset or empty)."""
     value = env.get(PROCESS_ENV_VARS[key])
     return value if _is_set(value) else None
+
+
+def process_date(env: Mapping[str, str], key: str) -> dt.date | None:
+    """One of ``PROCESS_ENV_VARS`` read as a ``YYYY-MM-DD`` date (None when unset); a bad value is a config error."""
+    value = process_env(env, key)
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        name = PROCESS_ENV_VARS[key]
+        raise errors.ConfigError(f"{name}={value!r} is not a date",
+                                 f"Set {name} to YYYY-MM-DD, or unset it to use today's date.") from exc
 
 
 def all_env_names() -> set[str]:

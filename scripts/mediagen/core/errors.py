@@ -257,6 +257,13 @@ class StillRunning(MediagenError):
     exit_code = ExitCode.STILL_RUNNING
 
 
+class DriftFound(MediagenError):
+    """``check_api.py --drift``: the catalog is out of step with what the credential can see."""
+
+    type = "drift"
+    exit_code = ExitCode.DRIFT
+
+
 class Interrupted(MediagenError):
     """Ctrl-C."""
 

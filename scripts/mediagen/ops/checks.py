@@ -1,9 +1,10 @@
 """Free checks of a setup: which credential, which backend and why, and what it can see.
 
 Nothing here generates media. The Gemini API key is checked with
-``models?pageSize=1`` and a model listing; Vertex by minting a token (or using
-the express key) and describing each catalog model; the proxy by its health
-route and ``/v1/models``.
+``models?pageSize=1`` and a model listing (every page); Vertex by minting a
+token (or using the express key) and describing each catalog model; the proxy
+by its health route and ``/v1/models``. With ``drift``, what was seen is
+compared with the catalog (``ops.drift``).
 """
 from __future__ import annotations
 
@@ -13,17 +14,20 @@ from mediagen.config.credentials import BackendChoice, choose_backend, classify_
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
+from mediagen.ops.drift import Sight, drift_report, summary
 from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
 from mediagen.wire import endpoints
 
-MAX_MODEL_PAGES = 5
+MAX_MODEL_PAGES = 100          # a guard against a listing that never ends, far above Google's model count
 
 
-def check_setup(settings: Settings, transport: Transport, load_catalog: Any, console: Console) -> dict[str, Any]:
+def check_setup(settings: Settings, transport: Transport, load_catalog: Any, console: Console, *,
+                drift: bool = False) -> dict[str, Any]:
     """Run every check for the chosen backend (and the proxy when configured); raise on a refused credential.
 
     ``load_catalog`` is called only once a credential was found, so a machine
-    with no credentials gets the setup hint first.
+    with no credentials gets the setup hint first. ``drift`` adds the ``drift``
+    document (see ``ops.drift``); a 403 for one model then means "cannot tell".
     """
     choice = choose_backend(settings, kind="image")
     console.info(f"backend {choice.backend}: {choice.reason}")
@@ -34,7 +38,7 @@ def check_setup(settings: Settings, transport: Transport, load_catalog: Any, con
         result["key_type"] = classify_key(key)
     checker = {"gemini-api": _check_gemini, "vertex": _check_vertex, "cliproxy": _check_proxy}[choice.backend]
     try:
-        checker(choice, settings, transport, catalog, result)
+        sight = checker(choice, settings, transport, catalog, result, drift)
     except errors.AuthError as exc:
         raise _refused(choice, exc) from exc
     if choice.backend != "cliproxy" and settings.source("cliproxy_url") not in (None, "default"):
@@ -42,30 +46,38 @@ def check_setup(settings: Settings, transport: Transport, load_catalog: Any, con
     for model in result.get("models", []):
         for warning in model.get("warnings", []):
             console.warn(warning)
+    if drift:
+        result["drift"] = drift_report(catalog, choice.backend, sight)
+        console.info(f"drift on {choice.backend}: {summary(result['drift'])}")
     return result
 
 
 def _check_gemini(choice: BackendChoice, settings: Settings, transport: Transport, catalog: Any,
-                  result: dict[str, Any]) -> None:
+                  result: dict[str, Any], drift: bool = False) -> Sight:
     base, version = settings["gemini_base_url"], settings["gemini_api_version"]
     url = endpoints.gemini_url(base, version, "models")
     transport.send_json(HttpRequest("GET", url, params={"pageSize": "1"}, label="models.list"),
                         choice.credential.auth)
     result["checks"].append({"name": "api-key", "ok": True,
                              "detail": f"the Gemini API accepted the key ({version} models.list)"})
-    visible = _list_gemini_models(url, transport, choice)
-    result["checks"].append({"name": "models", "ok": True, "detail": f"{len(visible)} models visible"})
-    result["models"] = _catalog_view(catalog, "gemini-api", lambda wire: wire in visible)
+    sight = Sight(listing=_list_gemini_models(url, transport, choice))
+    result["checks"].append({"name": "models", "ok": True, "detail": f"{len(sight.listing)} models visible"})
+    result["models"] = _catalog_view(catalog, "gemini-api", sight.recording(lambda wire: wire in sight.listing))
+    return sight
 
 
-def _list_gemini_models(url: str, transport: Transport, choice: BackendChoice) -> set[str]:
-    visible: set[str] = set()
+def _list_gemini_models(url: str, transport: Transport, choice: BackendChoice) -> dict[str, list[str]]:
+    """Every model the key can see (all pages), with its ``supportedGenerationMethods``."""
+    visible: dict[str, list[str]] = {}
     token = None
     for _ in range(MAX_MODEL_PAGES):
         params = {"pageSize": "1000", **({"pageToken": token} if token else {})}
         page = transport.send_json(HttpRequest("GET", url, params=params, label="models.list"),
                                    choice.credential.auth)
-        visible |= {str(m.get("name", "")).removeprefix("models/") for m in page.get("models", [])}
+        for model in page.get("models", []):
+            methods = model.get("supportedGenerationMethods")
+            visible[str(model.get("name", "")).removeprefix("models/")] = \
+                [str(m) for m in methods] if isinstance(methods, list) else []
         token = page.get("nextPageToken")
         if not token:
             break
@@ -73,7 +85,7 @@ def _list_gemini_models(url: str, transport: Transport, choice: BackendChoice) -
 
 
 def _check_vertex(choice: BackendChoice, settings: Settings, transport: Transport, catalog: Any,
-                  result: dict[str, Any]) -> None:
+                  result: dict[str, Any], drift: bool = False) -> Sight:
     auth = choice.credential.auth
     auth.headers()     # mints (or refreshes) an OAuth token: the cheap credential check
     detail = ("express key (no project: express-mode URLs)" if choice.express
@@ -81,19 +93,25 @@ def _check_vertex(choice: BackendChoice, settings: Settings, transport: Transpor
     result["checks"].append({"name": "credential", "ok": True, "detail": detail})
     override = settings.get("vertex_base_url")
 
-    def visible(wire_id: str, location: str | None) -> bool:
+    def visible(wire_id: str, location: str | None) -> bool | None:
         url = endpoints.vertex_publisher_model_url(wire_id, location=location or "global", override=override)
         try:
             transport.send_json(HttpRequest("GET", url, label="publisherModels.get"), auth)
         except errors.NotFoundError:
             return False
+        except errors.AuthError as exc:
+            if drift and exc.status == 403:
+                return None        # this model is hidden from this principal: the drift check cannot tell
+            raise
         return True
 
-    result["models"] = _catalog_view(catalog, "vertex", visible, pass_location=True)
+    sight = Sight()
+    result["models"] = _catalog_view(catalog, "vertex", sight.recording(visible), pass_location=True)
+    return sight
 
 
 def _check_proxy(choice: BackendChoice, settings: Settings, transport: Transport, catalog: Any,
-                 result: dict[str, Any]) -> None:
+                 result: dict[str, Any], drift: bool = False) -> Sight:
     auth = choice.credential.auth
     base = auth.url
     try:
@@ -107,8 +125,10 @@ def _check_proxy(choice: BackendChoice, settings: Settings, transport: Transport
                                               label="proxy models"), auth)
     listed = {str(m.get("id")) for m in listing.get("data", []) if isinstance(m, dict)}
     result["checks"].append({"name": "proxy-key", "ok": True, "detail": f"{len(listed)} models listed"})
-    result["models"] = _catalog_view(catalog, "cliproxy", lambda wire: wire in listed)
+    sight = Sight(listing={wire: [] for wire in listed})
+    result["models"] = _catalog_view(catalog, "cliproxy", sight.recording(lambda wire: wire in listed))
     result["proxy"] = {"url": base, "models": sorted(listed)}
+    return sight
 
 
 def _check_proxy_optional(choice: BackendChoice, settings: Settings, transport: Transport, catalog: Any,
@@ -131,22 +151,27 @@ def _check_proxy_optional(choice: BackendChoice, settings: Settings, transport: 
 
 
 def _catalog_view(catalog: Any, backend: str, is_visible: Any, pass_location: bool = False) -> list[dict[str, Any]]:
-    """Every catalog model offered on ``backend`` with its live visibility and lifecycle warnings."""
+    """Every catalog model offered on ``backend`` with its live visibility and lifecycle warnings.
+
+    Entries the file marks retired are left out; one its firm shutdown date retired (on the catalog's
+    date) is listed as retired, so the check says so instead of "deprecated".
+    """
     rows = []
     for model in catalog.models():
         entry = model.backends.get(backend)
-        if entry is None or entry.status == "retired":
+        if entry is None or (entry.status == "retired" and not entry.retired_by_date):
             continue
         location = entry.locations[0] if entry.locations else None
         seen = is_visible(entry.id, location) if pass_location else is_visible(entry.id)
         row: dict[str, Any] = {"id": model.id, "wire_id": entry.id, "kind": model.kind,
-                               "status": entry.status, "visible": bool(seen), "warnings": []}
-        if entry.shutdown:
-            row["shutdown"] = entry.shutdown
-        if entry.status == "deprecated":
-            row["warnings"].append(f"{model.id} is deprecated on {backend}"
-                                   f"{' (shutdown ' + entry.shutdown + ')' if entry.shutdown else ''}"
-                                   f"{'; use ' + entry.replacement if entry.replacement else ''}")
+                               "status": entry.status, "visible": seen if seen is None else bool(seen), "warnings": []}
+        for key in ("shutdown", "shutdown_not_before", "replacement"):
+            if getattr(entry, key):
+                row[key] = getattr(entry, key)
+        note = catalog.unavailable(model, backend)[0] if entry.retired_by_date else \
+            catalog.lifecycle_warning(model, entry)
+        if note:
+            row["warnings"].append(note)
         rows.append(row)
     return rows
 

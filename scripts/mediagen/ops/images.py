@@ -26,7 +26,7 @@ from mediagen.wire.common import MediaInput
 from mediagen.ops.ledger import describe_cost, ledger_for
 from mediagen.ops.output import OutputPlan, Sidecar, release, write_sidecar
 from mediagen.ops.payloads import save_payload
-from mediagen.ops.targets import model_method_url
+from mediagen.ops.targets import model_method_url, resolve_model
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import cliproxy as cliproxy_wire
 from mediagen.wire import gemini as gemini_wire
@@ -95,9 +95,7 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     model_name = settings.get("model") or catalog.default_model("image", choice.backend)
     settings = settings.with_defaults({"model": model_name, "count": 1,
                                        "output_dir": DEFAULT_OUTPUT_DIR}, "catalog")
-    resolution = catalog.resolve(settings["model"], choice.backend)
-    for warning in resolution.warnings:
-        console.warn(warning)
+    resolution = resolve_model(catalog, settings, choice.backend, console)
     model_id = resolution.model.id if resolution.model else resolution.wire_id
     surface = _surface(resolution, choice.backend)
     location = _location(settings, catalog, model_id, choice, console) if choice.backend == "vertex" else None

@@ -28,7 +28,7 @@ from mediagen.ops.inputs import load_image, load_video
 from mediagen.wire.common import MediaInput
 from mediagen.ops.output import Sidecar, read_sidecar
 from mediagen.ops.providers import OmniProvider, VeoProvider, provider_for
-from mediagen.ops.targets import model_method_url
+from mediagen.ops.targets import model_method_url, resolve_model
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import interactions as omni_wire
 from mediagen.wire import veo as veo_wire
@@ -118,9 +118,7 @@ def plan_video(prompt: str, base: Settings, catalog: Any, console: Console, *, p
     settings = settings.with_defaults({"model": catalog.default_model("video", choice.backend),
                                        "output_dir": DEFAULT_OUTPUT_DIR,
                                        "wait_timeout": DEFAULT_WAIT_TIMEOUT_S}, "catalog")
-    resolution = catalog.resolve(settings["model"], choice.backend)
-    for warning in resolution.warnings:
-        console.warn(warning)
+    resolution = resolve_model(catalog, settings, choice.backend, console)
     model = resolution.model
     model_id = model.id if model else resolution.wire_id
     family = model.family if model else None

@@ -27,6 +27,7 @@ import requests.adapters
 import urllib3
 from urllib3.exceptions import NewConnectionError
 
+from mediagen import __version__
 from mediagen.core import errors
 from mediagen.core.redaction import redact_headers, redact_text
 from mediagen.transport.http_errors import ErrorBody, error_for_status, parse_error_body
@@ -38,15 +39,16 @@ BILLABLE_RETRY_STATUSES = frozenset({429, 503})
 SAFE_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 DOWNLOAD_CHUNK = 1 << 20
 FETCH_CHUNK = 1 << 16
-USER_AGENT = "mediagen"
+USER_AGENT = f"mediagen/{__version__}"
 
 
 def new_session(pool_size: int | None = None) -> requests.Session:
-    """A fresh ``requests.Session``; ``pool_size`` sets how many connections it keeps per host.
+    """A fresh ``requests.Session`` that names mediagen; ``pool_size`` sets how many connections it keeps per host.
 
     Without ``pool_size`` the session keeps requests' default of 10 per host.
     """
     session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
     if pool_size is not None:
         for prefix in ("https://", "http://"):
             session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=max(1, int(pool_size))))
@@ -143,7 +145,9 @@ class Transport:
                  on_retry: RetryListener | None = None,
                  connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         self.session = session or new_session()
-        self.session.headers.setdefault("User-Agent", USER_AGENT)
+        # requests gives every session its own "python-requests/x" agent, so setdefault would never apply.
+        if str(self.session.headers.get("User-Agent", "")).startswith("python-requests/"):
+            self.session.headers["User-Agent"] = USER_AGENT
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.on_retry = on_retry
