@@ -94,7 +94,8 @@ def _check_vertex(choice: BackendChoice, settings: Settings, transport: Transpor
     override = settings.get("vertex_base_url")
 
     def visible(wire_id: str, location: str | None) -> bool | None:
-        url = endpoints.vertex_publisher_model_url(wire_id, location=location or "global", override=override)
+        url = endpoints.vertex_publisher_model_url(wire_id, location=location or "global", express=choice.express,
+                                                   override=override)
         try:
             transport.send_json(HttpRequest("GET", url, label="publisherModels.get"), auth)
         except errors.NotFoundError:

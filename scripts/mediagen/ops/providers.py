@@ -63,10 +63,10 @@ class VeoProvider:
         if job.backend["name"] == "gemini-api":
             url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], name)
             return HttpRequest("GET", url, label="operations.get")
-        resource = veo_wire.fetch_operation_resource(name)
-        host = endpoints.vertex_host(job.location or "us-central1", settings.get("vertex_base_url"))
-        return HttpRequest("POST", f"{host}/{endpoints.VERTEX_VERSION}/{resource}:fetchPredictOperation",
-                           json=veo_wire.fetch_operation_body(name), label="fetchPredictOperation")
+        # Polled where it was created: the host of the location in its name, or global in express mode.
+        url = endpoints.vertex_resource_url(veo_wire.fetch_operation_resource(name), "fetchPredictOperation",
+                                            express=job.express, override=settings.get("vertex_base_url"))
+        return HttpRequest("POST", url, json=veo_wire.fetch_operation_body(name), label="fetchPredictOperation")
 
     def poll(self, job: VideoJob, settings: Settings, transport: Transport, auth: Any) -> PollResult:
         state = veo_wire.parse_operation(_stream_json(transport, self.poll_request(job, settings), auth))

@@ -2,9 +2,15 @@
 
 Base URLs can be overridden (``GOOGLE_GEMINI_BASE_URL``, ``GOOGLE_VERTEX_BASE_URL``,
 ``STORAGE_EMULATOR_HOST``, ``CLIPROXY_URL``) for proxies, private endpoints and
-tests. Without an override, the Vertex host follows the location: ``global``
-has no region prefix, ``us``/``eu`` are multi-region hosts, anything else is
-``{location}-aiplatform.googleapis.com``.
+tests. Without an override, one rule (``vertex_host``) picks every Vertex host:
+
+* express mode (an API key without a project) sends every call, polls
+  included, to the global host, as Google's SDK does;
+* otherwise the host is that of the location the path names: ``global`` has no
+  region prefix, ``us``/``eu`` are multi-region hosts, anything else is
+  ``{location}-aiplatform.googleapis.com``. A path without a location (the
+  Interactions collection, a publisher model) uses the location it is asked for,
+  ``global`` by default.
 """
 from __future__ import annotations
 
@@ -31,38 +37,52 @@ def gemini_model_url(base_url: str, version: str, model: str, method: str) -> st
     return gemini_url(base_url, version, f"models/{model}:{method}")
 
 
-def vertex_host(location: str, override: str | None = None) -> str:
-    """The Vertex origin for a location (or the override)."""
+def vertex_host(location: str | None, override: str | None = None, *, express: bool = False) -> str:
+    """The Vertex origin of a call: global for express mode, else the host of ``location`` (or the override)."""
     if override:
         return override.rstrip("/")
-    if not location or location == "global":
+    if express or not location or location == "global":
         return VERTEX_GLOBAL_HOST
     if location in MULTI_REGIONS:
         return f"https://aiplatform.{location}.rep.googleapis.com"
     return f"https://{location}-aiplatform.googleapis.com"
 
 
+def path_location(resource: str) -> str | None:
+    """The location a Vertex resource path names (``projects/p/locations/L/...`` -> ``L``), or None."""
+    parts = resource.strip("/").split("/")
+    for index, part in enumerate(parts[:-1]):
+        if part == "locations":
+            return parts[index + 1]
+    return None
+
+
+def vertex_resource_url(resource: str, method: str | None = None, *, express: bool,
+                        override: str | None = None, version: str = VERTEX_VERSION) -> str:
+    """``{host}/{version}/{resource}[:{method}]`` on the host of the location in ``resource`` (express: global)."""
+    host = vertex_host(path_location(resource), override, express=express)
+    return f"{host}/{version}/{resource.strip('/')}" + (f":{method}" if method else "")
+
+
 def vertex_model_url(*, project: str | None, location: str, model: str, method: str,
                      override: str | None = None, version: str = VERTEX_VERSION) -> str:
-    """A publisher-model method URL; without a project it is the express-mode form."""
-    host = vertex_host(location if project else "global", override)
+    """A publisher-model method URL; without a project it is the express-mode form (global host)."""
+    resource = f"publishers/google/models/{model}"
     if project:
-        return (f"{host}/{version}/projects/{project}/locations/{location}"
-                f"/publishers/google/models/{model}:{method}")
-    return f"{host}/{version}/publishers/google/models/{model}:{method}"
+        resource = f"projects/{project}/locations/{location}/{resource}"
+    return vertex_resource_url(resource, method, express=not project, override=override, version=version)
 
 
-def vertex_publisher_model_url(model: str, *, location: str = "global", override: str | None = None) -> str:
-    """``GET`` target that describes one publisher model (free; used by check_api)."""
-    return f"{vertex_host(location, override)}/{VERTEX_BETA_VERSION}/publishers/google/models/{model}"
+def vertex_publisher_model_url(model: str, *, location: str = "global", express: bool = False,
+                               override: str | None = None) -> str:
+    """``GET`` target that describes one publisher model (free; used by check_api), asked of ``location``'s host."""
+    return f"{vertex_host(location, override, express=express)}/{VERTEX_BETA_VERSION}/publishers/google/models/{model}"
 
 
 def vertex_interactions_url(*, project: str | None, override: str | None = None) -> str:
     """The Interactions collection on Vertex: global only; express keys use the project-less form."""
-    host = vertex_host("global", override)
-    if project:
-        return f"{host}/{VERTEX_BETA_VERSION}/projects/{project}/locations/global/interactions"
-    return f"{host}/{VERTEX_BETA_VERSION}/interactions"
+    resource = f"projects/{project}/locations/global/interactions" if project else "interactions"
+    return vertex_resource_url(resource, express=not project, override=override, version=VERTEX_BETA_VERSION)
 
 
 def gcs_object_url(base_url: str, bucket: str, name: str) -> str:
