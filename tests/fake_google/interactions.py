@@ -208,7 +208,7 @@ def create(fake, req: Request, backend: str, *, version: str = "v1beta", project
         "input_blocks": blocks, "rf": rf, "seconds": seconds, "aspect": aspect, "background": background,
         "store": store, "outcome": fake.config.interaction_outcome, "polls": 0, "version": version,
         "previous_interaction_id": prev_id, "video_seconds": None, "text_tokens": max(1, len(text) // 4),
-        "project": project,
+        "project": project, "host": fake.request_host(),
     }
     if background:
         with fake._lock:
@@ -332,6 +332,7 @@ def _lookup(fake, backend: str, iid: str) -> dict:
         rec = fake.state.interactions.get((backend, iid))
     if rec is None:
         raise _not_found(iid)
+    fake.require_same_host(rec.get("host"), f"interaction {iid}")
     return rec
 
 

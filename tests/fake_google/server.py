@@ -26,6 +26,7 @@ from .cliproxy import CliProxyService
 from .common import ApiError, Request, Response, google_error, rand_b64, rand_id, text_response
 from .gcs import GcsService, put_object
 from .gemini import GeminiService
+from .hosts import PUBLIC_ORIGINS, misdirected
 from .oauth import OAuthService
 from .vertex import VertexService
 
@@ -93,6 +94,7 @@ class Recorded:
     json: Any
     time: float                        # time.monotonic() at arrival
     status: int | None = None          # what the fake answered; 0 = connection reset, no answer
+    host: str | None = None            # the hostname it was sent to (real-hostname mode only)
 
 
 @dataclass
@@ -173,7 +175,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for k, v in self.headers.items():
             lk = k.lower()
             headers[lk] = f"{headers[lk]}, {v}" if lk in headers else v
-        self.server.fake._serve(self, self.server.service, self.command, self.path, headers, body)
+        self.server.fake._serve(self, self.server.service, self.command, self.path, headers, body,
+                                peer_port=self.client_address[1])
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
@@ -280,19 +283,31 @@ class FakeGoogle:
     >>> with FakeGoogle() as fake:
     ...     fake.urls["gemini"]   # 'http://127.0.0.1:PORT'
 
+    With ``real_hosts=True`` clients reach it under Google's hostnames through
+    ``tls.TlsProxy`` (``fake.urls`` are then ``https://<host>`` origins and
+    ``fake.local_urls`` the ports the proxy connects to); requests on the wrong
+    host are refused (``hosts.py``) and listed in ``fake.misdirected``.
+
     Credentials written by ``write_service_account`` /
     ``write_authorized_user`` / ``write_cliproxy_token_file`` and the access
     tokens the OAuth endpoint minted survive ``reset()`` (they are identity,
     not stored data); use ``revoke_tokens()`` to forget the tokens.
     """
 
-    def __init__(self, port_base: int | None = None, host: str = "127.0.0.1"):
+    def __init__(self, port_base: int | None = None, host: str = "127.0.0.1", *, real_hosts: bool = False):
         self._lock = threading.RLock()
         self._host = host
         self._port_base = port_base
         self._servers: dict[str, _Server] = {}
         self._threads: dict[str, threading.Thread] = {}
+        # Where clients reach each service: the local ports, or Google's own origins in real-hostname
+        # mode (then only through the TLS proxy of tls.py, which connects to ``local_urls``).
         self.urls: dict[str, str] = {}
+        self.local_urls: dict[str, str] = {}
+        self.real_hosts = real_hosts
+        self.misdirected: list[str] = []     # requests refused for the host they were sent to
+        self._tunnels: dict[int, str] = {}   # proxy-side local port -> the hostname the client asked for
+        self._current = threading.local()    # the host of the request a handler thread is serving
         self.config = Config()
         self.state = State()
         self._recorded: list[Recorded] = []
@@ -321,7 +336,9 @@ class FakeGoogle:
             port = 0 if self._port_base is None else self._port_base + i
             srv = _Server((self._host, port), self, name)
             self._servers[name] = srv
-            self.urls[name] = f"http://{self._host}:{srv.server_address[1]}"
+            self.local_urls[name] = f"http://{self._host}:{srv.server_address[1]}"
+            self.urls[name] = PUBLIC_ORIGINS.get(name, self.local_urls[name]) if self.real_hosts \
+                else self.local_urls[name]
             t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1},
                                  name=f"fake-google-{name}", daemon=True)
             t.start()
@@ -378,6 +395,7 @@ class FakeGoogle:
             self._recorded.clear()
             self._faults.clear()
             self.server_errors.clear()
+            self.misdirected.clear()
             defaults = Config()
             for f in dataclasses.fields(Config):
                 setattr(self.config, f.name, getattr(defaults, f.name))
@@ -389,6 +407,45 @@ class FakeGoogle:
         self.express_keys: set[str] = set(DEFAULT_EXPRESS_KEYS)
         self.vertex_tokens: set[str] = set(DEFAULT_VERTEX_TOKENS)
         self.cliproxy_keys: set[str] = set(DEFAULT_CLIPROXY_KEYS)
+
+    # -- hostnames (real-hostname mode) --------------------------------------------------
+
+    def register_tunnel(self, local_port: int, hostname: str) -> None:
+        """The TLS proxy's connection from ``local_port`` carries requests the client sent to ``hostname``."""
+        with self._lock:
+            self._tunnels[local_port] = hostname
+
+    def forget_tunnel(self, local_port: int) -> None:
+        with self._lock:
+            self._tunnels.pop(local_port, None)
+
+    def request_host(self) -> str | None:
+        """The hostname of the request this handler thread is serving (None outside real-hostname mode)."""
+        return getattr(self._current, "host", None)
+
+    def require_same_host(self, created_on: str | None, what: str) -> None:
+        """Refuse (404) a poll, cancel or delete of ``what`` on another host than the one that created it."""
+        host = self.request_host()
+        if created_on is None or host is None or host == created_on:
+            return
+        raise self._misdirect(f"{what} was created on {created_on} but addressed on {host}")
+
+    def _misdirect(self, why: str) -> ApiError:
+        with self._lock:
+            self.misdirected.append(why)
+        # Another Google host does not know the resource: a plain 404, named so a test failure is clear.
+        return ApiError(google_error(404, f"fake_google (wrong host): {why}."))
+
+    def _host_of(self, peer_port: int | None, headers: dict[str, str]) -> tuple[str | None, str | None]:
+        """The hostname a request was sent to, and why it may not be served (real-hostname mode)."""
+        if not self.real_hosts:
+            return None, None
+        with self._lock:
+            host = self._tunnels.get(peer_port or -1)
+        sent = (headers.get("host") or "").rsplit(":", 1)[0].lower()
+        if host is not None and sent != host:
+            return host, f"the Host header {sent!r} differs from the tunnel's host {host}"
+        return host, None
 
     # -- faults ----------------------------------------------------------------------
 
@@ -461,12 +518,21 @@ class FakeGoogle:
     # -- dispatch --------------------------------------------------------------------------
 
     def _serve(self, handler: _Handler, service: str, method: str, raw_path: str,
-               headers: dict[str, str], body: bytes) -> None:
+               headers: dict[str, str], body: bytes, peer_port: int | None = None) -> None:
         req = Request(service, method, raw_path, headers, body)
+        host, wrong = self._host_of(peer_port, headers)
+        self._current.host = host
         rec = Recorded(service=service, method=method, path=req.path, query=req.query, headers=headers,
-                       body=body, json=req.try_json() if body else None, time=time.monotonic())
+                       body=body, json=req.try_json() if body else None, time=time.monotonic(), host=host)
         with self._lock:
             self._recorded.append(rec)
+        if self.real_hosts and not wrong:
+            wrong = misdirected(service, host, req.path, api_key=bool(req.header("x-goog-api-key") or req.q("key")))
+        if wrong:
+            resp = self._misdirect(wrong).response
+            rec.status = resp.status
+            handler.send(resp)
+            return
         fault = self._take_fault(service, method, req.path, raw_path)
         if fault is not None:
             if fault.delay_s:

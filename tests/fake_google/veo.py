@@ -270,7 +270,8 @@ def create_operation(fake, backend: str, model_id: str, spec: dict, *, project: 
     if cfg.video_outcome not in ("ok", "rai_filtered", "error"):
         raise ValueError(f"config.video_outcome must be ok|rai_filtered|error, not {cfg.video_outcome!r}")
     op = {"name": name, "backend": backend, "model": model_id, "spec": spec, "created": time.monotonic(),
-          "polls": 0, "done": False, "outcome": cfg.video_outcome, "payload": None}
+          "polls": 0, "done": False, "outcome": cfg.video_outcome, "payload": None,
+          "host": fake.request_host()}
     with fake._lock:
         fake.state.operations[name] = op
     return {"name": name}
@@ -293,6 +294,7 @@ def poll(fake, name: str, backend: str) -> dict:
         op = fake.state.operations.get(name)
     if op is None or op["backend"] != backend:
         raise not_found(f"Operation {name} not found.")
+    fake.require_same_host(op.get("host"), f"operation {name}")
     if not _is_done(fake, op):
         return {"name": name}
     with fake._lock:
