@@ -23,6 +23,9 @@ BLOCK_TYPES = {"text", "image", "video", "audio", "document"}
 TASKS = {"text_to_video", "image_to_video", "reference_to_video", "edit", "extend", "upscale"}
 RESOLUTIONS = {"360p", "720p", "1080p", "4k"}
 EXTEND_RE = re.compile(r"\b(extend|continue|longer)\b", re.I)
+# How a finished interaction is laid out (config.interaction_reply): today's steps, a video in an earlier
+# model_output step than the closing text, or the legacy ``outputs`` list (content blocks, no steps).
+REPLY_SHAPES = {"steps", "video_then_text", "legacy_outputs"}
 
 
 def ix_error(status: int, code: str, message: str) -> ApiError:
@@ -201,12 +204,16 @@ def create(fake, req: Request, backend: str, *, version: str = "v1beta", project
     if fake.config.interaction_outcome not in ("ok", "failed", "no_video"):
         raise ValueError("config.interaction_outcome must be ok|failed|no_video, "
                          f"not {fake.config.interaction_outcome!r}")
+    if fake.config.interaction_reply not in REPLY_SHAPES:
+        raise ValueError(f"config.interaction_reply must be one of {sorted(REPLY_SHAPES)}, "
+                         f"not {fake.config.interaction_reply!r}")
     iid = "v1_" + rand_b64(27)
     now = now_rfc3339()
     rec = {
         "id": iid, "backend": backend, "model": model, "status": "in_progress", "created": now, "updated": now,
         "input_blocks": blocks, "rf": rf, "seconds": seconds, "aspect": aspect, "background": background,
         "store": store, "outcome": fake.config.interaction_outcome, "polls": 0, "version": version,
+        "reply": fake.config.interaction_reply, "final_status": fake.config.interaction_status or "completed",
         "previous_interaction_id": prev_id, "video_seconds": None, "text_tokens": max(1, len(text) // 4),
         "project": project, "host": fake.request_host(),
     }
@@ -234,7 +241,7 @@ def _complete(fake, rec: dict, deliver_uri: bool) -> None:
         rec["errors"] = [{"code": "SAFETY", "message": "blocked by safety filters"}]
         rec["result"] = None
         return
-    rec["status"] = "completed"
+    rec["status"] = rec["final_status"]     # "completed" unless a test asks for another status
     if outcome == "no_video":
         rec["result"] = {"text": "I can't generate that video. Try describing the scene differently."}
         return
@@ -265,15 +272,15 @@ def _usage(rec: dict) -> dict:
         by_mod.append({"modality": "image", "tokens": 258 * images})
     out = 0
     out_by: list[dict] = []
-    result = rec.get("result")
-    if rec["status"] == "completed" and result is not None:
+    result = _result(rec)
+    if result is not None:
         if "data" in result:
             out = int(round(rec["seconds"] * TOKENS_PER_SECOND))
             out_by.append({"modality": "video", "tokens": out})
         else:
             out = len(result["text"]) // 4
             out_by.append({"modality": "text", "tokens": out})
-    thought = 169 if rec["status"] == "completed" else 0
+    thought = 169 if result is not None else 0
     usage = {"total_input_tokens": inp, "total_output_tokens": out, "total_thought_tokens": thought,
              "total_tokens": inp + out + thought, "input_tokens_by_modality": by_mod}
     if out_by:
@@ -293,26 +300,42 @@ def _view(fake, rec: dict, *, include_input: bool, for_create: bool) -> dict:
     steps: list[dict] = []
     if include_input:
         steps.append({"type": "user_input", "content": rec["input_blocks"]})
-    result = rec.get("result")
-    if rec["status"] == "completed" and result is not None:
-        steps.append({"type": "thought", "signature": rand_b64(12),
-                      "summary": [{"type": "text", "text": "Planning the shot and camera movement."}]})
-        if "data" in result:
-            block: dict[str, Any] = {"type": "video", "mime_type": "video/mp4"}
-            # GET returns inline data even for delivery "uri" on the Gemini API ([OMNI] caveat).
-            if result.get("uri") and (for_create or result.get("keep_uri")):
-                block["uri"] = result["uri"]
-            else:
-                block["data"] = b64(result["data"])
-            content = [{"type": "text", "text": "Here is your video."}, block]
-        else:
-            content = [{"type": "text", "text": result["text"]}]
-        steps.append({"type": "model_output", "content": content})
-    out["steps"] = steps
+    result = _result(rec)
+    if result is not None:
+        steps += _output_steps(rec, result, for_create)
+    if rec["reply"] == "legacy_outputs":        # before May 2026: one model output's blocks, no steps
+        out["outputs"] = [block for step in steps if step["type"] == "model_output" for block in step["content"]]
+    else:
+        out["steps"] = steps
     if rec.get("errors"):
         out["errors"] = rec["errors"]
     out["usage"] = _usage(rec)
     return out
+
+
+def _result(rec: dict) -> dict | None:
+    """What the interaction produced, once it finished with something to show."""
+    if rec["status"] in ("in_progress", "cancelled", "failed"):
+        return None
+    return rec.get("result")
+
+
+def _output_steps(rec: dict, result: dict, for_create: bool) -> list[dict]:
+    """The model's turn: a thought, then the output in the layout ``rec["reply"]`` names."""
+    thought = {"type": "thought", "signature": rand_b64(12),
+               "summary": [{"type": "text", "text": "Planning the shot and camera movement."}]}
+    if "data" not in result:
+        return [thought, {"type": "model_output", "content": [{"type": "text", "text": result["text"]}]}]
+    block: dict[str, Any] = {"type": "video", "mime_type": "video/mp4"}
+    # GET returns inline data even for delivery "uri" on the Gemini API ([OMNI] caveat).
+    if result.get("uri") and (for_create or result.get("keep_uri")):
+        block["uri"] = result["uri"]
+    else:
+        block["data"] = b64(result["data"])
+    text = {"type": "text", "text": "Here is your video."}
+    if rec["reply"] == "video_then_text":
+        return [{"type": "model_output", "content": [block]}, thought, {"type": "model_output", "content": [text]}]
+    return [thought, {"type": "model_output", "content": [text, block]}]
 
 
 def _sse(view: dict) -> Response:

@@ -72,6 +72,8 @@ class Config:
     # Interactions API
     interaction_polls_until_done: int = 1
     interaction_outcome: str = "ok"    # ok|failed|no_video
+    interaction_reply: str = "steps"   # steps|video_then_text|legacy_outputs (interactions.REPLY_SHAPES)
+    interaction_status: str | None = None  # the status a finished interaction reports instead of "completed"
     interaction_max_total_s: float = 40.0  # extension cap (UNCERTAIN: 30 s per some sources)
     # GCS
     gcs_require_auth: bool = True

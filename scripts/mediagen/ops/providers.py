@@ -108,10 +108,14 @@ class OmniProvider:
         state = omni_wire.parse_interaction(_stream_json(transport, self.poll_request(job, settings), auth))
         if not state.done:
             return PollResult(False, state.status)
+        return self.result_of(state)
+
+    @staticmethod
+    def result_of(state: omni_wire.InteractionState) -> PollResult:
+        """A finished interaction: succeeded, blocked (safety errors) or failed, naming its status."""
         if state.failed:
-            error = state.errors[0] if state.errors else {"message": f"interaction {state.status}"}
             blocked = any(omni_wire.is_safety_error(e) for e in state.errors)
-            return PollResult(True, "blocked" if blocked else "failed", outcome=state.outcome, error=error)
+            return PollResult(True, "blocked" if blocked else "failed", outcome=state.outcome, error=state.failure())
         return PollResult(True, "succeeded", outcome=state.outcome)
 
     def cancel_request(self, job: VideoJob, settings: Settings) -> HttpRequest | None:
@@ -131,4 +135,5 @@ def describe_operation_error(error: dict[str, Any]) -> tuple[str, str]:
         "INTERNAL": "Google failed internally; failed generations are not billed. Try again later.",
         "UNAVAILABLE": "The service was unavailable; failed generations are not billed. Try again later.",
     }
-    return message, hints.get(name, "Failed generations are not billed; adjust the request and try again.")
+    default = error.get("hint") or "Failed generations are not billed; adjust the request and try again."
+    return message, hints.get(name, default)

@@ -106,8 +106,7 @@ def _synchronous_answer(plan: VideoPlan, doc: dict[str, Any]) -> PollResult | No
     state = omni_wire.parse_interaction(doc)
     if not state.done:
         return None
-    return PollResult(True, "blocked" if state.failed else "succeeded", outcome=state.outcome,
-                      error=state.errors[0] if state.failed and state.errors else None)
+    return plan.provider.result_of(state)
 
 
 def _record(plan: VideoPlan, job_id: str, output: OutputPlan) -> VideoJob:

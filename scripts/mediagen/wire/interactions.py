@@ -15,7 +15,11 @@ from mediagen.wire.common import GenerationOutcome, MediaInput, MediaPayload
 
 RUNNING_STATES = frozenset({"in_progress", "queued"})
 SAFETY_WORDS = ("safety", "blocked", "prohibited", "responsible ai", "filtered")
-FAILED_STATES = frozenset({"failed", "incomplete", "cancelled", "budget_exceeded", "requires_action"})
+# Every other status is a failure: those Google's SDK lists (google-genai 3.6.1 ``InteractionStatus``) and
+# any it may add. ``idle`` and ``requires_continuation`` (stopped before the end) are never a finished video.
+COMPLETED_STATES = frozenset({"completed"})
+FAILED_STATES = frozenset({"failed", "incomplete", "cancelled", "budget_exceeded", "requires_action", "idle",
+                           "requires_continuation"})
 
 
 def media_block(item: MediaInput, kind: str) -> dict[str, Any]:
@@ -90,7 +94,17 @@ class InteractionState:
 
     @property
     def failed(self) -> bool:
-        return self.status in FAILED_STATES
+        """Finished without success: any status not known to be running or completed."""
+        return self.done and self.status not in COMPLETED_STATES
+
+    def failure(self) -> dict[str, Any]:
+        """The error of a failed interaction, naming its status (its first error when it gave one)."""
+        if self.errors:
+            return {**self.errors[0], "status": self.status}
+        known = "" if self.status in FAILED_STATES else " (a status mediagen does not know)"
+        return {"code": self.status, "status": self.status,
+                "message": f"the interaction ended with status '{self.status}'{known} and no finished video",
+                "hint": "Nothing was saved. Check the project's usage for a charge before generating again."}
 
 
 def interaction_id(doc: dict[str, Any]) -> str | None:
@@ -116,30 +130,23 @@ def is_safety_error(error: dict[str, Any]) -> bool:
 
 
 def parse_interaction(doc: dict[str, Any]) -> InteractionState:
-    """Status, the last model_output's video (inline data or uri), text, usage and errors."""
+    """Status and, once finished, the videos, text, usage and errors of the model's latest turn.
+
+    The turn is read as Google's SDK reads it: every ``model_output`` step after
+    the last ``user_input`` step (a video may sit in an earlier step than the
+    closing text), or the legacy ``outputs`` list, which is one model output.
+    """
     state = InteractionState(doc.get("id"), str(doc.get("status") or "in_progress").lower())
     state.errors = [e for e in doc.get("errors") or [] if isinstance(e, dict)]
     if not state.done:
         return state
     outcome = GenerationOutcome(usage=doc.get("usage") or {}, model_version=doc.get("model"),
                                 response_id=doc.get("id"))
-    steps = doc.get("steps") or doc.get("outputs") or []
-    outputs = [s for s in steps if isinstance(s, dict) and s.get("type") == "model_output"]
-    texts = []
-    if outputs:
-        last = outputs[-1]
-        if isinstance(last.get("error"), dict):
-            state.errors.append(last["error"])
-        for block in last.get("content") or []:
-            kind = block.get("type")
-            mime = block.get("mime_type") or ""
-            if kind == "video" or mime.startswith("video/"):
-                if block.get("data") is not None:
-                    outcome.media.append(MediaPayload(mime or "video/mp4", block["data"]))
-                elif block.get("uri"):
-                    outcome.media.append(MediaPayload(mime or "video/mp4", uri=block["uri"]))
-            elif kind == "text" and isinstance(block.get("text"), str):
-                texts.append(block["text"])
+    texts: list[str] = []
+    for step in latest_model_outputs(doc):
+        if isinstance(step.get("error"), dict):
+            state.errors.append(step["error"])
+        _read_content(step.get("content"), outcome, texts)
     if not outcome.media and isinstance(doc.get("output_video"), dict):
         video = doc["output_video"]
         outcome.media.append(MediaPayload(video.get("mime_type") or "video/mp4", video.get("data"),
@@ -148,6 +155,41 @@ def parse_interaction(doc: dict[str, Any]) -> InteractionState:
     outcome.filtered_reasons = [str(e.get("message") or e.get("code")) for e in state.errors]
     state.outcome = outcome
     return state
+
+
+def latest_model_outputs(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``model_output`` steps after the last ``user_input`` step, in order.
+
+    A reply without ``steps`` is the legacy shape (before May 2026): its
+    ``outputs`` list holds the content blocks of one model output.
+    """
+    steps = doc.get("steps")
+    if not isinstance(steps, list):
+        outputs = doc.get("outputs")
+        return [{"type": "model_output", "content": outputs}] if isinstance(outputs, list) and outputs else []
+    turn: list[dict[str, Any]] = []
+    for step in reversed(steps):
+        kind = step.get("type") if isinstance(step, dict) else None
+        if kind == "user_input":
+            break
+        if kind == "model_output":
+            turn.append(step)
+    return turn[::-1]
+
+
+def _read_content(content: Any, outcome: GenerationOutcome, texts: list[str]) -> None:
+    """Add a step's videos (inline data or uri) to ``outcome`` and its text blocks to ``texts``."""
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, dict):
+            continue
+        kind, mime = block.get("type"), block.get("mime_type") or ""
+        if kind == "video" or mime.startswith("video/"):
+            if block.get("data") is not None:
+                outcome.media.append(MediaPayload(mime or "video/mp4", block["data"]))
+            elif block.get("uri"):
+                outcome.media.append(MediaPayload(mime or "video/mp4", uri=block["uri"]))
+        elif kind == "text" and isinstance(block.get("text"), str):
+            texts.append(block["text"])
 
 
 def file_id_from_uri(uri: str) -> str | None:
