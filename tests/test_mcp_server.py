@@ -481,7 +481,7 @@ def test_claude_code_connects_the_server_as_plugin_and_as_project(tmp_path) -> N
     def discover(name: str, *args: str, cwd: Path) -> dict[str, Any]:
         # The init event is a snapshot: on a loaded machine the server may still be starting
         # ("pending"); ask again rather than fail on timing.
-        for attempt in range(3):
+        for attempt in range(5):
             event = init_event(headless(CLAUDE, "ping", *args, cwd=cwd, home=tmp_path / f"{name}-{attempt}"))
             if {"name": name, "status": "pending"} not in event["mcp_servers"]:
                 break

@@ -49,21 +49,30 @@ log = logging.getLogger("mediagen.mcp")
 
 
 def build_server(specs: dict[str, ToolSpec] | None = None) -> Any:
-    """The low-level ``Server`` serving one tool per spec."""
+    """The low-level ``Server`` serving one tool per spec.
+
+    Without ``specs`` they are built on the first ``tools/list`` or call (the catalog and presets load
+    then), so the server answers ``initialize`` as soon as the SDK is imported.
+    """
     from mcp.server.lowlevel import Server
 
-    specs = specs or build_specs(field_choices(os.environ))
+    known: dict[str, dict[str, ToolSpec]] = {"specs": specs} if specs else {}
     runs = Runs()
+
+    def current() -> dict[str, ToolSpec]:
+        if "specs" not in known:
+            known["specs"] = build_specs(field_choices(os.environ))
+        return known["specs"]
 
     async def list_tools(ctx: Any, params: Any) -> Any:
         import mcp_types as types
 
-        return types.ListToolsResult(tools=[_tool(spec) for spec in specs.values()])
+        return types.ListToolsResult(tools=[_tool(spec) for spec in current().values()])
 
     async def call_tool(ctx: Any, params: Any) -> Any:
-        spec = specs.get(params.name)
+        spec = current().get(params.name)
         if spec is None:
-            return _unknown_tool(params.name, specs)
+            return _unknown_tool(params.name, current())
         return _to_mcp(await _call(spec, params.arguments, ctx, runs))
 
     return Server(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, on_list_tools=list_tools,
