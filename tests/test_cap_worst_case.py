@@ -21,7 +21,6 @@ from mediagen.cli.storyboard import main as storyboard_main
 from mediagen.cli.video_gen import main as video_main
 
 CATALOG = Catalog.load()
-pytestmark = pytest.mark.xfail(strict=True, reason="the cap compares the likely figure, not the worst case")
 PER_SECOND = 5792 * 17.5 / 1e6          # Omni at 720p, USD per second of returned video
 
 
