@@ -12,11 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from mediagen.cli.image_gen import main
-
-pytestmark = pytest.mark.xfail(strict=True, reason="a Vertex credential without a project falls back to the proxy")
 
 
 def proxy_env(base_env: dict, fake) -> dict:
