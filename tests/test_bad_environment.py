@@ -15,8 +15,6 @@ from mediagen.cli.image_gen import main
 from mediagen.core.redaction import redact, redact_text, register_secret
 from tests.conftest import GEMINI_KEY
 
-pytestmark = pytest.mark.xfail(strict=True, reason="bad environment values reach the transport (exit 1)")
-
 BAD_URLS = ("not a url", "ftp://x", "http://", "https://host:port/")
 URL_VARIABLES = ("GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL", "STORAGE_EMULATOR_HOST", "CLIPROXY_URL")
 
