@@ -13,8 +13,9 @@ exists (an older interpreter still gets as far as saying what is missing).
   Its stdout is the hook's answer to Claude Code: empty when nothing changed, otherwise one
   JSON object with a ``systemMessage``; pip's output goes to ``$CLAUDE_PLUGIN_DATA/setup.log``.
   It exits 0 even when the install fails, so a session is never blocked by it.
-* ``reexec_in_plugin_env()``, called by every script before it imports a dependency, re-runs
-  the script under ``MEDIAGEN_PYTHON`` when that is set and is not the running interpreter.
+* ``start(command)``, called by every script before it imports a dependency, re-runs the
+  script under ``MEDIAGEN_PYTHON`` when that is set and is not the running interpreter
+  (``reexec_in_plugin_env()``), and makes stdout and stderr UTF-8 whatever the console.
 * ``serve_mcp()`` starts the MCP server in that environment. Claude Code starts plugin servers
   at the same time as the SessionStart hook, so on a first start the environment may not be
   ready: the server then starts behind a stand-in (``mcp_bridge.py``) that answers at once and
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import shlex
@@ -314,6 +316,27 @@ def reexec_in_plugin_env(argv=None, env=None) -> None:
         return
     argv = sys.argv if argv is None else argv
     _replace_process([target, *argv], {**env, REEXEC_GUARD_VAR: target})
+
+
+def start(command: str) -> None:
+    """What every entry script does before it imports mediagen: run in the plugin's Python, write UTF-8."""
+    reexec_in_plugin_env()
+    utf8_output()
+
+
+def utf8_output(streams=None) -> None:
+    """Write stdout and stderr as UTF-8 whatever the console's encoding.
+
+    Windows Python writes to a pipe in the ANSI code page (cp1252), which cannot hold most
+    prompts; the one JSON document must still come out whole. Characters UTF-8 cannot encode
+    (lone surrogates from undecodable arguments) become ``\\udcxx`` escapes, which JSON reads.
+    """
+    for stream in (sys.stdout, sys.stderr) if streams is None else streams:
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:
+            continue
+        with contextlib.suppress(ValueError, OSError, io.UnsupportedOperation):
+            reconfigure(encoding="utf-8", errors="backslashreplace")
 
 
 def serve_mcp(script: str, argv=None, env=None) -> None:

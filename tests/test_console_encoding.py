@@ -11,13 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from mediagen.cli.image_gen import main as image_main
 from mediagen.cli.video_gen import main as video_main
 from tests.conftest import GEMINI_KEY, ROOT
-
-pytestmark = pytest.mark.xfail(strict=True, reason="a cp1252 console crashes the JSON output")
 
 PROMPT = "a cat with a coffee ☕ 猫"
 
