@@ -292,8 +292,10 @@ def _skipped_note(reason: str, found: Discovery) -> str:
 def _vertex_pick(found: Discovery, settings: Settings) -> Credential | None:
     if found.api_key and found.api_key.kind in ("express-key", "access-token"):
         return found.api_key
-    with_project = [c for c in found.vertex if settings.get("project_id") or c.project_id]
-    return (with_project or found.vertex or [None])[0]
+    # As in the auto order: an explicit credential is taken (and refused without a project), and an ADC or
+    # token file without a project is passed over for a later one that has one.
+    usable = [c for c in found.vertex if settings.get("project_id") or c.project_id or _explicit(c)]
+    return (usable or found.vertex or [None])[0]
 
 
 def _vertex_choice(credential: Credential, reason: str, settings: Settings, found: Discovery,
