@@ -5,7 +5,7 @@ import sys
 import setup_env
 
 if __name__ == "__main__":
-    setup_env.reexec_in_plugin_env()  # before any dependency is imported
+    setup_env.start("estimate_cost")  # before any dependency is imported
     from mediagen.cli.estimate_cost import main
 
     sys.exit(main())

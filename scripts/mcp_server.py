@@ -5,7 +5,7 @@ import sys
 import setup_env
 
 if __name__ == "__main__":
-    setup_env.serve_mcp(__file__)  # before any dependency is imported
+    setup_env.start_mcp(__file__)  # before any dependency is imported
     from mediagen.mcp.server import main
 
     sys.exit(main())

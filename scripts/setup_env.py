@@ -13,8 +13,11 @@ exists (an older interpreter still gets as far as saying what is missing).
   Its stdout is the hook's answer to Claude Code: empty when nothing changed, otherwise one
   JSON object with a ``systemMessage``; pip's output goes to ``$CLAUDE_PLUGIN_DATA/setup.log``.
   It exits 0 even when the install fails, so a session is never blocked by it.
-* ``reexec_in_plugin_env()``, called by every script before it imports a dependency, re-runs
-  the script under ``MEDIAGEN_PYTHON`` when that is set and is not the running interpreter.
+* ``start(command)``, called by every script before it imports a dependency, re-runs the
+  script under ``MEDIAGEN_PYTHON`` when that is set and is not the running interpreter
+  (``reexec_in_plugin_env()``), makes stdout and stderr UTF-8 whatever the console, and
+  checks the packages of ``requirements.txt`` with ``importlib.util.find_spec``: a missing
+  one ends the script with one JSON error document (exit 3) giving the install command.
 * ``serve_mcp()`` starts the MCP server in that environment. Claude Code starts plugin servers
   at the same time as the SessionStart hook, so on a first start the environment may not be
   ready: the server then starts behind a stand-in (``mcp_bridge.py``) that answers at once and
@@ -28,8 +31,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
+import io
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -47,6 +53,10 @@ ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements.txt"
 PIP_TIMEOUT_S = 540          # below Claude Code's 600 s hook timeout
 HOOK_GRACE_S = 8.0           # how long the MCP stand-in leaves the build to the SessionStart hook
+# Requirements whose import name is not their distribution name, and those only the MCP server needs.
+IMPORT_NAMES = {"pyyaml": "yaml", "pillow": "PIL", "google-auth": "google.auth"}
+MCP_ONLY = ("mcp",)
+CONFIG_EXIT_CODE = 3             # mediagen.core.errors.ExitCode.CONFIG
 _VERSION_CODE = "import sys; sys.stdout.write('%d.%d' % sys.version_info[:2])"
 
 
@@ -314,6 +324,102 @@ def reexec_in_plugin_env(argv=None, env=None) -> None:
         return
     argv = sys.argv if argv is None else argv
     _replace_process([target, *argv], {**env, REEXEC_GUARD_VAR: target})
+
+
+def start(command: str) -> None:
+    """What every entry script does before it imports mediagen: run in the plugin's Python, write UTF-8,
+    and stop with one JSON document when a package it needs is missing."""
+    reexec_in_plugin_env()
+    utf8_output()
+    require_packages(command)
+
+
+def start_mcp(script: str) -> None:
+    """``start`` for the MCP server: its own start-up in the plugin's environment, then the same checks."""
+    serve_mcp(script)
+    utf8_output()
+    require_packages("mcp_server", mcp=True)
+
+
+def utf8_output(streams=None) -> None:
+    """Write stdout and stderr as UTF-8 whatever the console's encoding.
+
+    Windows Python writes to a pipe in the ANSI code page (cp1252), which cannot hold most
+    prompts; the one JSON document must still come out whole. Characters UTF-8 cannot encode
+    (lone surrogates from undecodable arguments) become ``\\udcxx`` escapes, which JSON reads.
+    """
+    for stream in (sys.stdout, sys.stderr) if streams is None else streams:
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:
+            continue
+        with contextlib.suppress(ValueError, OSError, io.UnsupportedOperation):
+            reconfigure(encoding="utf-8", errors="backslashreplace")
+
+
+# -- the packages a script needs -------------------------------------------------------------
+
+def required_packages(requirements: Path = REQUIREMENTS, *, mcp: bool = False) -> dict:
+    """Distribution name -> import name for each requirement (the MCP SDK only for the server)."""
+    try:
+        lines = requirements.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}                       # nothing to check against; the imports will tell
+    found = {}
+    for line in lines:
+        text = line.split("#", 1)[0].strip()
+        if not text or text.startswith("-"):
+            continue
+        name = re.split(r"[\s<>=!~;\[]", text, maxsplit=1)[0]
+        if name.lower() in MCP_ONLY and not mcp:
+            continue
+        found[name] = IMPORT_NAMES.get(name.lower(), name.lower().replace("-", "_"))
+    return found
+
+
+def missing_packages(packages: dict) -> list:
+    """The distributions whose import name this Python cannot find (nothing is imported)."""
+    missing = []
+    for distribution, module in packages.items():
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):          # a parent package is missing or broken
+            spec = None
+        if spec is None:
+            missing.append(distribution)
+    return missing
+
+
+def install_command(requirements: Path = REQUIREMENTS, windows: bool = os.name == "nt") -> str:
+    """The exact command that installs the requirements (``py -3`` on Windows)."""
+    if windows:
+        return f'py -3 -m pip install -r "{requirements}"'
+    return f"python3 -m pip install -r {shlex.quote(str(requirements))}"
+
+
+def missing_document(command: str, missing: list, python: str = sys.executable) -> dict:
+    """The output contract's failure document for missing packages (``ExitCode.CONFIG``)."""
+    install = install_command()
+    return {"ok": False, "command": command,
+            "error": {"type": "missing_package",
+                      "message": f"Python packages mediagen needs are missing: {', '.join(missing)} "
+                                 f"(Python {python})",
+                      "hint": f"Install them: {install} (with the Python that runs the scripts), or set "
+                              f"{INTERPRETER_VAR} to a Python that has them. The Claude Code plugin installs "
+                              "them itself when a session starts.",
+                      "details": {"missing": list(missing), "install_command": install, "python": python,
+                                  "requirements": str(REQUIREMENTS)}},
+            "exit_code": CONFIG_EXIT_CODE, "warnings": []}
+
+
+def require_packages(command: str, *, mcp: bool = False, stdout=None) -> None:
+    """Exit with one JSON document (exit 3) when a required package is missing; return otherwise."""
+    missing = missing_packages(required_packages(mcp=mcp))
+    if not missing:
+        return
+    stream = sys.stdout if stdout is None else stdout
+    stream.write(json.dumps(missing_document(command, missing), indent=2) + "\n")
+    stream.flush()
+    sys.exit(CONFIG_EXIT_CODE)
 
 
 def serve_mcp(script: str, argv=None, env=None) -> None:

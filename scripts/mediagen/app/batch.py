@@ -13,10 +13,11 @@ from typing import Any
 
 from mediagen.app.context import Context
 from mediagen.app.gate import Budget, gate
-from mediagen.app.generation import cap_of, describe_requests, resolve
+from mediagen.app.generation import cap_of, describe_requests, resolve, warn_if_over_cap
 from mediagen.app.outcome import Outcome, Prepared, SavedFile, completed, require_positive
 from mediagen.app.requests import BatchRequest, item_defaults
 from mediagen.app.runtime import load_catalog, make_transport
+from mediagen.catalog import worst_usd
 from mediagen.config.credentials import placeholder_headers
 from mediagen.config.settings import Settings
 from mediagen.core import errors
@@ -68,6 +69,7 @@ def prepare_batch(request: BatchRequest, ctx: Context) -> Outcome | Prepared:
 
     def start() -> Outcome:
         document = _run(request, ctx, plan, selection, batch_jobs, video_jobs, results, store, catalog, cost)
+        warn_if_over_cap(document.get("cost") or {}, cap_of(settings), ctx.console, "this batch")
         return Outcome(document, _files(document))
 
     return Prepared({"input": str(plan.source.path), "output_dir": str(plan.output_dir), "via": request.via,
@@ -86,14 +88,22 @@ def _check_request(request: BatchRequest) -> None:
 
 def _gate(request: BatchRequest, settings: Settings, cost: dict[str, Any], items: int) -> None:
     """The cap always; approval above the approve_above threshold (or when the batch cannot be priced)."""
-    to_pay = cost["batch_usd"] if request.via == "batch-api" else cost["standard_usd"]
+    likely = cost["batch_usd"] if request.via == "batch-api" else cost["standard_usd"]
+    to_pay = _worst(cost, likely)
     configured = settings.get("approve_above")
     threshold = float(DEFAULT_APPROVE_ABOVE if configured is None else configured)
     budget = Budget(to_pay, bool(cost["priced"]), f"the batch ({items} item(s))",
                     note=f", over the approval threshold ${threshold:.2f} (approve_above in the config file)",
-                    details={"approve_above": threshold, "items": items})
+                    details={"approve_above": threshold, "items": items}, likely_usd=likely)
     needed = not (budget.priced and to_pay is not None and to_pay <= threshold + 1e-9)
     gate(budget, cap_of(settings), approval_needed=needed, approved=request.approve, spending=not request.dry_run)
+
+
+def _worst(cost: dict[str, Any], likely: float | None) -> float | None:
+    """The worst case of what the batch pays: the likely figure plus what uncertain billing may add at list price."""
+    if likely is None:
+        return None
+    return round(likely + max(0.0, cost["max_usd"] - cost["standard_usd"]), 6)
 
 
 def _files(document: dict[str, Any]) -> tuple[SavedFile, ...]:
@@ -133,7 +143,8 @@ def _split_jobs(selection: batch.Selection, store: Any) -> tuple[dict[str, list[
 
 def _price(items: list[batch.BatchItem], catalog: Any, via_batch: bool) -> dict[str, Any]:
     standard, priced = batch.total_estimate(items)
-    doc: dict[str, Any] = {"standard_usd": standard, "priced": priced, "batch_usd": None, "saving_usd": None}
+    doc: dict[str, Any] = {"standard_usd": standard, "priced": priced, "batch_usd": None, "saving_usd": None,
+                           "max_usd": round(sum(worst_usd(i.plan.estimate) for i in items), 6)}
     first = items[0].plan.estimate if items else None
     doc.update(as_of=getattr(first, "as_of", None), source=getattr(first, "source", None))
     if via_batch:
@@ -147,8 +158,11 @@ def _price(items: list[batch.BatchItem], catalog: Any, via_batch: bool) -> dict[
 
 
 def _cost_doc(cost: dict[str, Any], via_batch: bool, actual: float | None, previous: float) -> dict[str, Any]:
-    doc = {"estimate_usd": cost["batch_usd"] if via_batch else cost["standard_usd"], "actual_usd": actual,
+    likely = cost["batch_usd"] if via_batch else cost["standard_usd"]
+    doc = {"estimate_usd": likely, "actual_usd": actual,
            "previous_usd": previous, "priced": cost["priced"], "as_of": cost["as_of"], "source": cost["source"]}
+    if cost["priced"] and likely is not None:
+        doc["max_usd"] = _worst(cost, likely)
     if via_batch:
         doc.update(standard_usd=cost["standard_usd"], batch_usd=cost["batch_usd"], saving_usd=cost["saving_usd"])
     return doc
@@ -165,8 +179,8 @@ def _estimate_doc(plan: batch.BatchPlan, selection: batch.Selection, catalog: An
                       "done": item in selection.done})
     batch_total = [i["batch_usd"] for i in items if i["kind"] == "image" and not i["done"]]
     return {"items": items, "pending": len(selection.pending), "skipped_done": len(selection.done),
-            "cost": {"estimate_usd": cost["standard_usd"], "actual_usd": None, "priced": cost["priced"],
-                     "as_of": cost["as_of"], "source": cost["source"],
+            "cost": {"estimate_usd": cost["standard_usd"], "max_usd": cost["max_usd"], "actual_usd": None,
+                     "priced": cost["priced"], "as_of": cost["as_of"], "source": cost["source"],
                      "batch_usd": round(sum(batch_total), 6) if batch_total and None not in batch_total else None},
             "results_file": str(plan.results_path)}
 

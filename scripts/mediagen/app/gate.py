@@ -35,6 +35,14 @@ class Budget:
     lines: tuple[str, ...] = ()                 # per-item costs for the approval message
     note: str = ""                              # where an approval threshold comes from
     details: dict[str, Any] = field(default_factory=dict)
+    likely_usd: float | None = None             # below ``usd`` when the catalog is unsure how it is billed
+
+    def amount(self, digits: int = 4) -> str:
+        """``$1.6218`` or, when billing is uncertain, ``$1.6218 in the worst case (likely $0.8109)``."""
+        text = f"${self.usd:.{digits}f}"
+        if self.likely_usd is not None and self.usd is not None and self.likely_usd < self.usd - EPSILON:
+            text += f" in the worst case (likely ${self.likely_usd:.{digits}f}; see the estimate's UNCERTAIN notes)"
+        return text
 
 
 @dataclass(frozen=True)
@@ -73,14 +81,22 @@ def _check_cap(budget: Budget, cap: Cap, partial: dict[str, Any] | None) -> None
             "(--max-cost / max_cost).", details={"estimate_usd": None, "max_cost": cap.usd}, partial=partial)
     if budget.usd > cap.usd + EPSILON:
         raise errors.BudgetExceeded(
-            f"estimated cost ${budget.usd:.4f} is over the max cost ${cap.usd:.4f}; nothing was sent",
+            f"estimated cost {budget.amount()} is over the max cost ${cap.usd:.4f}; nothing was sent",
             "Raise the max cost (--max-cost / max_cost), lower the count, duration or resolution, or use a cheaper "
             "model (estimate_cost.py shows the cheapest valid alternative).",
-            details={"estimate_usd": budget.usd, "max_cost": cap.usd, **budget.details}, partial=partial)
+            details={"estimate_usd": budget.usd, "max_cost": cap.usd, **_likely(budget), **budget.details},
+            partial=partial)
+
+
+def _likely(budget: Budget) -> dict[str, Any]:
+    """``likely_usd`` for the error details when it differs from the worst case compared."""
+    if budget.likely_usd is None or budget.usd is None or budget.likely_usd >= budget.usd - EPSILON:
+        return {}
+    return {"likely_usd": budget.likely_usd}
 
 
 def _approval_error(budget: Budget, cap: Cap, partial: dict[str, Any] | None) -> errors.ApprovalRequired:
-    amount = f"${budget.usd:.2f}" if budget.priced and budget.usd is not None else "an unpriced amount"
+    amount = budget.amount(2) if budget.priced and budget.usd is not None else "an unpriced amount"
     itemized = f" ({'; '.join(budget.lines)})" if budget.lines else ""
     cover = f" or --max-cost {budget.usd:.2f} (max_cost)" if budget.priced and budget.usd is not None else ""
     return errors.ApprovalRequired(

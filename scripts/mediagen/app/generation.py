@@ -19,6 +19,7 @@ from mediagen.config.credentials import placeholder_headers
 from mediagen.config.presets import Preset, get_preset
 from mediagen.config.settings import Settings, resolve_settings
 from mediagen.core import errors
+from mediagen.ops.ledger import warn_over_cap
 from mediagen.transport.http import HttpRequest
 
 
@@ -77,7 +78,14 @@ def cap_of(settings: Settings) -> Cap:
 def budget_of(estimate: Any, what: str = "this request") -> Budget:
     """A plan's estimate as the gate's budget (its maximum where the catalog gives one)."""
     usd = getattr(estimate, "max_usd", None)
-    return Budget(estimate.usd if usd is None else usd, bool(estimate.priced), what)
+    return Budget(estimate.usd if usd is None else usd, bool(estimate.priced), what, likely_usd=estimate.usd)
+
+
+def warn_if_over_cap(cost: dict[str, Any], cap: Cap, console: Any, what: str) -> None:
+    """Warn loudly when a finished run's actual cost is over the cap (its worst-case estimate was not)."""
+    actual = cost.get("actual_usd")
+    if cap.usd is not None and isinstance(actual, (int, float)) and actual > cap.usd + 1e-9:
+        console.warn(warn_over_cap(float(actual), cap.usd, what))
 
 
 def free_outcome(request: Any, plan: Any, shown: tuple[str, ...], requests: list[HttpRequest]) -> dict | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from mediagen.app.context import Context
 from mediagen.app.gate import Budget, gate
-from mediagen.app.generation import cap_of, describe_requests, resolve
+from mediagen.app.generation import cap_of, describe_requests, resolve, warn_if_over_cap
 from mediagen.app.outcome import Outcome, Prepared, SavedFile, completed, require_positive
 from mediagen.app.requests import ShotListRequest
 from mediagen.app.runtime import load_catalog, make_transport
@@ -48,16 +48,20 @@ def prepare_storyboard(request: ShotListRequest, ctx: Context) -> Outcome | Prep
 
     def start() -> Outcome:
         document = run(board, options)
+        warn_if_over_cap(document.get("cost") or {}, cap_of(bases.video), ctx.console, "this storyboard")
         return Outcome(document, _files(document))
 
     return Prepared({**board.summary(), "budget": budget}, start)
 
 
 def _budget(budget: dict[str, Any]) -> Budget:
-    lines = tuple(f"shot {s['index']} ({s['id']}): ${float(s['estimate_usd'] or 0):.2f} {s['action']}"
+    """The storyboard's budget for the gate: its worst case, with the likely figure beside it."""
+    lines = tuple(f"shot {s['index']} ({s['id']}): ${float(s['estimate_usd'] or 0):.2f}"
+                  + (f" (worst case ${s['max_usd']:.2f})" if "max_usd" in s else "") + f" {s['action']}"
                   for s in budget["shots"])
-    return Budget(budget["to_spend_usd"], bool(budget["priced"]), "this storyboard", lines,
-                  details={"to_spend_usd": budget["to_spend_usd"]})
+    return Budget(budget["max_to_spend_usd"], bool(budget["priced"]), "this storyboard", lines,
+                  details={"to_spend_usd": budget["to_spend_usd"], "max_to_spend_usd": budget["max_to_spend_usd"]},
+                  likely_usd=budget["to_spend_usd"])
 
 
 def _dry_run(board: Storyboard, budget: dict[str, Any], ctx: Context) -> dict[str, Any]:

@@ -39,13 +39,13 @@ from mediagen.catalog.data import (
     Rule,
 )
 from mediagen.catalog.lifecycle import Resolution
-from mediagen.catalog.pricing import CostEstimate
+from mediagen.catalog.pricing import CostEstimate, worst_usd
 from mediagen.catalog.rules import FLAGS, LABELS, SUPPORT_FIELDS, Problem
 
 __all__ = [
     "BACKENDS", "COMMON_KEYS", "DEFAULT_CATALOG_PATH", "FLAGS", "IMAGE_KEYS", "KINDS", "LABELS", "MODES",
     "SCHEMA_PATH", "SERVED", "SUPPORT_FIELDS", "VIDEO_KEYS", "VOCABULARY", "BackendEntry", "Catalog",
-    "CostEstimate", "Model", "Problem", "Resolution", "Rule",
+    "CostEstimate", "Model", "Problem", "Resolution", "Rule", "worst_usd",
 ]
 
 

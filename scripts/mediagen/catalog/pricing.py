@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
+from mediagen.catalog.conditions import holds
 from mediagen.catalog.data import BACKENDS, CatalogData, Model, mode_capabilities
 from mediagen.catalog.lifecycle import alternatives, default_or_none
 from mediagen.catalog.rules import rank, validate
@@ -11,7 +12,12 @@ from mediagen.catalog.rules import rank, validate
 
 @dataclass
 class CostEstimate:
-    """What a request should cost, from catalog list prices."""
+    """What a request should cost, from catalog list prices.
+
+    ``usd`` is the likely figure; ``max_usd`` the worst case where the catalog
+    is unsure how the request is billed (``pricing.uncertain_billing``), else
+    the same figure. Caps and approval compare ``max_usd``.
+    """
 
     usd: float | None
     per_item_usd: float | None
@@ -23,10 +29,20 @@ class CostEstimate:
     batch_usd: float | None = None
     priced: bool = False
     notes: list[str] = field(default_factory=list)
+    max_usd: float | None = None
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict."""
-        return asdict(self)
+        """A JSON-ready dict (``max_usd`` only when the estimate is priced)."""
+        doc = asdict(self)
+        if doc["max_usd"] is None:
+            del doc["max_usd"]
+        return doc
+
+
+def worst_usd(estimate: Any) -> float:
+    """An estimate's worst case (its likely figure where billing is certain; 0 when unpriced)."""
+    worst = getattr(estimate, "max_usd", None)
+    return float(worst if worst is not None else estimate.usd or 0.0)
 
 
 def estimate(catalog: CatalogData, request: Mapping[str, Any]) -> CostEstimate:
@@ -124,8 +140,31 @@ def _finish(usd: float, per_item: float, items: int, unit: str, breakdown: list[
         else:
             notes.append(f"Batch API price ({int(discount * 100)}% off)")
             usd, per_item = batch_usd, round(per_item * (1 - discount), 6)
-    return CostEstimate(round(usd, 6), round(per_item, 6), items, unit, breakdown, pricing.get("as_of"),
-                        pricing.get("source"), batch_usd, True, notes)
+    usd = round(usd, 6)
+    return CostEstimate(usd, round(per_item, 6), items, unit, breakdown, pricing.get("as_of"),
+                        pricing.get("source"), batch_usd, True, notes, usd)
+
+
+def _worst_case(estimate: CostEstimate, pricing: dict, request: Mapping[str, Any],
+                clip_factor: float | None = None) -> CostEstimate:
+    """Price the worst reading of every uncertain billing rule that applies (``max_usd``), each with a note.
+
+    ``clip_factor`` is how many times the likely figure the whole returned clip would cost (videos only).
+    """
+    factor = 1.0
+    for rule in pricing.get("uncertain_billing") or []:
+        if not all(holds(cond, request.get(name), strict=True) for name, cond in (rule.get("when") or {}).items()):
+            continue
+        rule_factor = clip_factor if rule.get("worst_case") == "returned_clip" else rule.get("factor")
+        if rule_factor is None:
+            continue
+        factor = max(factor, float(rule_factor))
+        worst = round((estimate.usd or 0.0) * float(rule_factor), 6)
+        estimate.notes.append(f"UNCERTAIN billing ({rule['id']}): {rule['note']}; the worst case, ${worst:.4f}, "
+                              "is what a max cost and approval compare")
+    if estimate.usd is not None:
+        estimate.max_usd = round(estimate.usd * factor, 6)
+    return estimate
 
 
 def _estimate_image(model: Model, pricing: dict, caps: dict, request: Mapping[str, Any]) -> CostEstimate:
@@ -144,7 +183,8 @@ def _estimate_image(model: Model, pricing: dict, caps: dict, request: Mapping[st
     breakdown = [{"item": "output image", "image_size": size, "count": items, "usd_each": price,
                   "usd": round(price * items, 6)}]
     per_item += _input_image_cost(pricing, request, items, breakdown, notes)
-    return _finish(per_item * items, per_item, items, "image", breakdown, pricing, request, notes)
+    return _worst_case(_finish(per_item * items, per_item, items, "image", breakdown, pricing, request, notes),
+                       pricing, request)
 
 
 def _input_image_cost(pricing: dict, request: Mapping[str, Any], items: int, breakdown: list[dict],
@@ -180,7 +220,23 @@ def _estimate_video(model: Model, pricing: dict, caps: dict, request: Mapping[st
     per_item = rate * float(seconds)
     line.update({"resolution": resolution, "seconds": seconds, "count": items,
                  "usd_per_second": round(rate, 6), "usd": round(per_item * items, 6)})
-    return _finish(per_item * items, per_item, items, "video", [line], pricing, request, notes)
+    estimate = _finish(per_item * items, per_item, items, "video", [line], pricing, request, notes)
+    return _worst_case(estimate, pricing, request, _returned_clip_factor(request, ext, float(seconds)))
+
+
+def _returned_clip_factor(request: Mapping[str, Any], ext: dict, seconds: float) -> float | None:
+    """An extension billed as the whole clip it returns, over one billed as its new seconds.
+
+    The clip is the source plus the new seconds; when the source's length is unknown, the longest clip
+    the model returns (None when the catalog does not say either).
+    """
+    if request.get("mode") != "extend" or seconds <= 0:
+        return None
+    source = request.get("source_seconds")
+    if isinstance(source, (int, float)) and not isinstance(source, bool) and source > 0:
+        return (float(source) + seconds) / seconds
+    longest = ext.get("max_total_seconds")
+    return max(1.0, float(longest) / seconds) if longest else None
 
 
 def _per_second(pricing: dict, resolution: str, request: Mapping[str, Any],

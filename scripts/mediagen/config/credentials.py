@@ -248,7 +248,7 @@ def _explicit_choice(backend: str, found: Discovery, settings: Settings, because
     if backend == "vertex":
         credential = _vertex_pick(found, settings)
         if credential:
-            return _vertex_choice(credential, reason, settings)
+            return _vertex_choice(credential, reason, settings, found, because or reason)
         raise _missing(backend, "a Vertex credential (service account, ADC, OAuth token or AQ. express key) "
                                 "and GOOGLE_CLOUD_PROJECT", found)
     if found.proxy:
@@ -261,34 +261,65 @@ def _auto_choice(found: Discovery, settings: Settings) -> BackendChoice:
         credential = found.api_key
         if credential.kind == "gemini-api-key":
             return BackendChoice("gemini-api", f"auto: a Gemini API key is set ({credential.source})", credential)
-        return _vertex_choice(credential, f"auto: {credential.kind} routes to Vertex ({credential.source})", settings)
+        return _vertex_choice(credential, f"auto: {credential.kind} routes to Vertex ({credential.source})", settings,
+                              found, f"{credential.source} is a Vertex credential")
     for credential in found.vertex:
         project = settings.get("project_id") or credential.project_id
         if project:
-            return _vertex_choice(credential, f"auto: Vertex {credential.kind} from {credential.source}", settings)
+            return _vertex_choice(credential, _skipped_note(f"auto: Vertex {credential.kind} from {credential.source}",
+                                                            found), settings, found)
+        if _explicit(credential):
+            raise _no_project(credential, found, f"{credential.source} is a Vertex credential")
         found.skipped.append(f"{credential.kind} from {credential.source} (no project: set GOOGLE_CLOUD_PROJECT)")
     if found.proxy and found.proxy_configured:
-        return BackendChoice("cliproxy", f"auto: CLIProxyAPI configured ({found.proxy.source})", found.proxy)
+        reason = _skipped_note(f"auto: CLIProxyAPI configured ({found.proxy.source})", found)
+        return BackendChoice("cliproxy", reason, found.proxy)
     details = {"skipped": found.skipped} if found.skipped else None
     raise errors.CredentialsError("no credentials found for Google's image/video APIs", SETUP_HINT,
                                   details=details)
 
 
+def _explicit(credential: Credential) -> bool:
+    """Set by the user for Vertex (a variable or the config file), not found in a default place."""
+    return not credential.source.startswith(("adc:", "token file"))
+
+
+def _skipped_note(reason: str, found: Discovery) -> str:
+    """The reason, with the credentials passed over on the way (e.g. gcloud's ADC file without a project)."""
+    return f"{reason}; skipped: {'; '.join(found.skipped)}" if found.skipped else reason
+
+
 def _vertex_pick(found: Discovery, settings: Settings) -> Credential | None:
     if found.api_key and found.api_key.kind in ("express-key", "access-token"):
         return found.api_key
-    return found.vertex[0] if found.vertex else None
+    # As in the auto order: an explicit credential is taken (and refused without a project), and an ADC or
+    # token file without a project is passed over for a later one that has one.
+    usable = [c for c in found.vertex if settings.get("project_id") or c.project_id or _explicit(c)]
+    return (usable or found.vertex or [None])[0]
 
 
-def _vertex_choice(credential: Credential, reason: str, settings: Settings) -> BackendChoice:
+def _vertex_choice(credential: Credential, reason: str, settings: Settings, found: Discovery,
+                   why: str | None = None) -> BackendChoice:
     project = settings.get("project_id") or credential.project_id
     if not project and credential.kind != "express-key":
-        raise errors.CredentialsError(f"Vertex needs a project id ({credential.kind} from {credential.source} "
-                                      "does not name one)",
-                                      "export GOOGLE_CLOUD_PROJECT=your-project (or project_id in mediagen.yaml).")
+        raise _no_project(credential, found, why or f"{credential.source} is a Vertex credential")
     if project and isinstance(credential.auth, BearerAuth) and not credential.auth.quota_project:
         credential.auth.quota_project = project   # user tokens bill quota to the project
     return BackendChoice("vertex", reason, credential, project)
+
+
+def _no_project(credential: Credential, found: Discovery, why: str) -> errors.CredentialsError:
+    """Vertex was asked for, but no project is set: an error, never a quiet switch to another account."""
+    others = [alt for alt in found.summaries() if not alt.endswith(f"{credential.kind} from {credential.source}")]
+    hint = ("export GOOGLE_CLOUD_PROJECT=your-project (or project_id in mediagen.yaml). mediagen does not fall back "
+            "to another credential, which could bill another account.")
+    if others:
+        hint += " Other credentials found: " + "; ".join(others) + " (to use one, pass --backend, or unset the "\
+                "Vertex credential)."
+    return errors.CredentialsError(
+        f"Vertex needs a Google Cloud project: {why}, but no project is set (GOOGLE_CLOUD_PROJECT; "
+        f"{credential.kind} from {credential.source} names none)", hint,
+        details={"missing": "GOOGLE_CLOUD_PROJECT", "credential": credential.describe(), "alternatives": others})
 
 
 def _missing(backend: str, what: str, found: Discovery) -> errors.CredentialsError:

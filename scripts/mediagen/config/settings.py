@@ -17,9 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
 
 from mediagen.core import errors
 from mediagen.core.paths import user_config_dir
@@ -100,6 +102,7 @@ CODE_DEFAULTS: dict[str, Any] = {
 }
 
 SECRET_SETTINGS = frozenset({"api_key", "access_token", "cliproxy_api_key"})
+URL_SETTINGS = ("gemini_base_url", "vertex_base_url", "gcs_base_url", "cliproxy_url")
 # Config keys naming an environment variable that holds the real value.
 _ENV_INDIRECTIONS = {"api_key_env": "api_key", "access_token_env": "access_token",
                      "cliproxy_api_key_env": "cliproxy_api_key"}
@@ -372,7 +375,62 @@ def resolve_settings(cli: Mapping[str, Any], env: Mapping[str, str] | None = Non
         register_secret(cli_values.values.get(secret))
     layers = [cli_values, *config_layers(config, chosen, env, kind), env_layer(env, warnings),
               Layer("default", CODE_DEFAULTS)]
-    return Settings(resolve(layers), project=chosen, config=config, env=env, warnings=warnings)
+    values = resolve(layers)
+    check_values(values)
+    return Settings(values, project=chosen, config=config, env=env, warnings=warnings)
+
+
+# -- values that cannot work ----------------------------------------------------
+
+def check_values(values: Mapping[str, Resolved]) -> None:
+    """Refuse base URLs that are not http(s) URLs and keys holding control characters (exit 3).
+
+    The error names where the value came from (the variable, or the config file's field) and never the
+    value itself: a mistyped URL may carry a token, and a broken key is still a key.
+    """
+    for key in URL_SETTINGS:
+        item = values.get(key)
+        if item is not None and item.source != "default" and not _is_http_url(item.value):
+            raise errors.ConfigError(f"{_origin(item.source)} is not an http(s) URL (its value is not shown)",
+                                     "Set it to a base URL with a scheme and a host, for example "
+                                     "https://example.com:8443, or unset it.",
+                                     details={"setting": key, "source": item.source})
+    for key in sorted(SECRET_SETTINGS):
+        item = values.get(key)
+        problem = _key_problem(item.value) if item is not None else None
+        if problem:
+            raise errors.ConfigError(f"{_origin(item.source)} {problem} (the key is not shown)",
+                                     "Set it again without the line break or other invisible character "
+                                     "(copy the key alone, or use a file without a trailing newline).",
+                                     details={"setting": key, "source": item.source})
+
+
+def _origin(source: str) -> str:
+    """``GEMINI_API_KEY`` for ``env:GEMINI_API_KEY``; other sources as they are."""
+    return source.removeprefix("env:")
+
+
+def _is_http_url(value: Any) -> bool:
+    if not isinstance(value, str) or _key_problem(value) or " " in value.strip():
+        return False
+    try:
+        parts = urlsplit(value.strip())
+        _ = parts.port                      # raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _key_problem(value: Any) -> str | None:
+    """What makes a key unusable in an HTTP header, or None."""
+    if not isinstance(value, str):
+        return None
+    position = next((i for i, c in enumerate(value) if unicodedata.category(c) == "Cc"), None)
+    if position is not None:
+        return f"contains a control character (a line break, tab or similar) at position {position + 1}"
+    if not value.isascii():
+        return "contains a character outside ASCII, which an HTTP header cannot carry"
+    return None
 
 
 def _is_set(value: Any) -> bool:

@@ -6,6 +6,7 @@ masked by pattern even if they were never registered.
 """
 from __future__ import annotations
 
+import json
 import re
 import threading
 from typing import Any
@@ -29,10 +30,21 @@ SECRET_HEADERS = frozenset({"authorization", "x-goog-api-key", "x-api-key", "pro
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret so every later redaction masks it (short values are ignored)."""
-    if value and len(value) >= 6:
+    """Remember a secret so every later redaction masks it, in its escaped forms too (short values are ignored)."""
+    if value and isinstance(value, str) and len(value) >= 6:
         with _lock:
-            _secrets.add(value)
+            _secrets.update(_escaped_forms(value))
+
+
+def _escaped_forms(value: str) -> set[str]:
+    """The secret as text may show it: as is, as JSON or ``repr`` escape it, and those escaped once more.
+
+    A key holding a newline appears as ``\\n`` inside a JSON document or an exception's repr.
+    """
+    forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], repr(value)[1:-1],
+             value.encode("unicode_escape").decode("ascii")}
+    forms |= {json.dumps(form)[1:-1] for form in list(forms)}
+    return {form for form in forms if len(form) >= 6}
 
 
 def redact_text(text: str) -> str:

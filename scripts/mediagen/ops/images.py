@@ -251,9 +251,10 @@ def run_images(plan: ImagePlan, transport_factory: Callable[[], Transport], cons
                                                                          and not failures else "partial")
     if not saved and failures:
         status = "failed"
-    ledger.append({"run_id": run_id, "command": "image_gen", "status": status, "model": plan.model_id,
-                   "backend": plan.choice.backend, "items": len(saved), "estimate_usd": plan.estimate.usd,
-                   "actual_usd": actual, "files": [str(img["path"]) for img in saved]})
+    ledger.append_final({"run_id": run_id, "command": "image_gen", "status": status, "model": plan.model_id,
+                         "backend": plan.choice.backend, "items": len(saved), "estimate_usd": plan.estimate.usd,
+                         "actual_usd": actual, "files": [str(img["path"]) for img in saved]},
+                        settings.get("max_cost"), console)
     document = {"images": saved, "backend": plan.choice.describe(), "model": plan.model_info(),
                 "cost": plan.cost(actual), "run_id": run_id}
     if plan.location:

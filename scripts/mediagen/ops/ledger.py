@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from mediagen.config.settings import Settings
+from mediagen.core.console import Console
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
 
@@ -48,6 +49,11 @@ class Ledger:
                 handle.write(line + "\n")
         return record
 
+    def append_final(self, entry: Mapping[str, Any], max_cost: float | None,
+                     console: Console | None = None) -> dict[str, Any]:
+        """Append a run's final line; an actual cost above the cap is flagged (``over_cap``) and warned about."""
+        return self.append(flag_over_cap(entry, max_cost, console))
+
     def entries(self) -> Iterator[dict[str, Any]]:
         """Every entry, oldest first (unreadable lines are skipped)."""
         if not self.path.is_file():
@@ -73,6 +79,24 @@ class Ledger:
                 value = entry.get("estimate_usd")
             total += float(value or 0.0)
         return round(total, 6)
+
+
+def flag_over_cap(entry: Mapping[str, Any], max_cost: float | None,
+                  console: Console | None = None) -> dict[str, Any]:
+    """``entry`` with ``over_cap: true`` and the cap when its actual cost exceeds ``max_cost`` (warned loudly)."""
+    actual = entry.get("actual_usd")
+    if max_cost is None or not isinstance(actual, (int, float)) or actual <= float(max_cost) + 1e-9:
+        return dict(entry)
+    if console is not None:
+        console.warn(warn_over_cap(float(actual), float(max_cost), f"run {entry.get('run_id')}"))
+    return {**entry, "over_cap": True, "max_cost": float(max_cost)}
+
+
+def warn_over_cap(actual: float, max_cost: float, what: str) -> str:
+    """The warning for an actual cost above the cap (the estimate's worst case was within it)."""
+    return (f"OVER CAP: the actual cost ${actual:.4f} of {what} is over the max cost ${max_cost:.4f}; Google "
+            "billed more than the catalog's worst case. The ledger line says over_cap; correct the price with "
+            "$MEDIAGEN_CATALOG_OVERRIDE (README: Spending safely)")
 
 
 def describe_cost(estimate: Any) -> str:

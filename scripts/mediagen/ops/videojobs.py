@@ -233,10 +233,10 @@ def _close_success(record: VideoJob, outcome: Any, store: JobStore, settings: Se
                           usage=outcome.usage or None)
     console.info(f"job {job_id}: actual cost " + (f"${actual:.4f}" if actual is not None else "unpriced"))
     if ledger is not None:
-        ledger.append({"run_id": job_id, "command": "video_gen", "status": "succeeded",
-                       "model": record.model["id"], "backend": record.backend["name"],
-                       "estimate_usd": record.estimate.get("estimate_usd"), "actual_usd": actual,
-                       "files": [v["path"] for v in videos]})
+        ledger.append_final({"run_id": job_id, "command": "video_gen", "status": "succeeded",
+                             "model": record.model["id"], "backend": record.backend["name"],
+                             "estimate_usd": record.estimate.get("estimate_usd"), "actual_usd": actual,
+                             "files": [v["path"] for v in videos]}, record.estimate.get("max_cost"), console)
     return record
 
 

@@ -92,9 +92,16 @@ class VideoPlan:
         return {"id": self.model_id, "wire_id": self.wire_id, "family": self.family, "provider": self.provider.name}
 
     def cost(self, actual: float | None = None) -> dict[str, Any]:
+        """The cost block: the estimate (its worst case and the cap when they matter) and the actual cost."""
         est = self.estimate
-        return {"estimate_usd": est.usd, "actual_usd": actual, "priced": est.priced, "as_of": est.as_of,
-                "source": est.source}
+        doc = {"estimate_usd": est.usd, "actual_usd": actual, "priced": est.priced, "as_of": est.as_of,
+               "source": est.source}
+        worst = getattr(est, "max_usd", None)
+        if worst is not None and est.usd is not None and worst > est.usd:
+            doc["max_usd"] = worst
+        if self.settings.get("max_cost") is not None:
+            doc["max_cost"] = float(self.settings["max_cost"])      # read again when the job finishes
+        return doc
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.choice.describe(), "model": self.model_info(), "mode": self.mode,
@@ -352,7 +359,7 @@ def _remix_frames(s: Settings) -> tuple[Path, Path | None]:
 
 def normalized_request(plan: VideoPlan) -> dict[str, Any]:
     """The request in the catalog's vocabulary."""
-    s, inputs = plan.settings, plan.inputs
+    s = plan.settings
     request: dict[str, Any] = {"kind": "video", "model": plan.model_id, "backend": plan.choice.backend,
                                "mode": plan.mode, "duration": int(s["duration"]), "resolution": s["resolution"],
                                "aspect_ratio": s["aspect_ratio"], "count": int(s["count"]),
@@ -364,8 +371,9 @@ def normalized_request(plan: VideoPlan) -> dict[str, Any]:
         request["reference_styles"] = refs.count("style")
     if s.get("reference_videos"):
         request["reference_videos"] = len(s["reference_videos"])
-    if inputs.source and inputs.source.get("seconds"):
-        request["source_seconds"] = inputs.source["seconds"]
+    source_seconds = _source_seconds(plan)
+    if source_seconds:
+        request["source_seconds"] = source_seconds
     optional = {"mask_mode": (s.get("mask_mode") or "insert") if s.get("mask") else None,
                 "camera_control": s.get("camera"),
                 "resize_mode": s.get("resize_mode"), "person_generation": s.get("person_generation"),
@@ -381,6 +389,15 @@ def normalized_request(plan: VideoPlan) -> dict[str, Any]:
     if s.get("storage_uri"):
         request["storage_uri"] = True
     return request
+
+
+def _source_seconds(plan: VideoPlan) -> float | None:
+    """The length of the clip being extended: measured with the inputs, else from its sidecar (estimates)."""
+    if plan.inputs.source and plan.inputs.source.get("seconds"):
+        return plan.inputs.source["seconds"]
+    sidecar = (plan.extend_source or {}).get("sidecar")
+    seconds = getattr(sidecar, "duration_s", None)
+    return float(seconds) if isinstance(seconds, (int, float)) and seconds > 0 else None
 
 
 def build_create(plan: VideoPlan) -> HttpRequest:

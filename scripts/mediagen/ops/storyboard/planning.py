@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mediagen.catalog import worst_usd
 from mediagen.config.credentials import BackendChoice, choose_backend
 from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
@@ -50,6 +51,13 @@ class ShotEstimate:
         return float(self.plan.estimate.usd or 0.0) + (self.keyframe_usd or 0.0)
 
     @property
+    def max_to_spend(self) -> float:
+        """The worst case of ``to_spend`` (uncertain billing priced at its maximum)."""
+        if self.action != "generate":
+            return 0.0
+        return worst_usd(self.plan.estimate) + (worst_usd(self.keyframe.estimate) if self.keyframe else 0.0)
+
+    @property
     def keyframe_usd(self) -> float | None:
         """The keyframe's estimate (None when there is no keyframe to make)."""
         return float(self.keyframe.estimate.usd or 0.0) if self.keyframe is not None else None
@@ -61,6 +69,8 @@ class ShotEstimate:
                "mode": self.plan.mode, "model": self.plan.model_id, "duration": int(s["duration"]),
                "resolution": s["resolution"], "aspect_ratio": s["aspect_ratio"],
                "estimate_usd": self.plan.estimate.usd, "action": self.action}
+        if worst_usd(self.plan.estimate) > float(self.plan.estimate.usd or 0.0):
+            doc["max_usd"] = worst_usd(self.plan.estimate)
         if self.keyframe is not None:
             doc["keyframe_usd"] = self.keyframe_usd
         if self.note:
@@ -137,6 +147,9 @@ class Storyboard:
         if shot.transition == "extend" and previous is not None:
             self._check_extension(shot, plan, previous.clip_seconds)
             seconds += previous.clip_seconds
+            # Priced with the source the chain will have made, so the worst case counts the whole clip.
+            source = plan.request.get("source_seconds") or previous.clip_seconds
+            plan.estimate = self.catalog.estimate({**plan.request, "source_seconds": source})
         return ShotEstimate(shot, plan, self._keyframe_plan(shot, plan), seconds)
 
     def _planned_settings(self, shot: Shot, previous: ShotEstimate | None) -> Settings:
@@ -262,9 +275,11 @@ class Storyboard:
         items += [p.estimate for p in self.reference_plans.values()]
         to_spend = sum(e.to_spend for e in self.estimates) + sum(float(r["estimate_usd"] or 0) for r in refs)
         total = sum(float(e.plan.estimate.usd or 0) + (e.keyframe_usd or 0) for e in self.estimates)
+        worst = sum(e.max_to_spend for e in self.estimates) + sum(worst_usd(p.estimate)
+                                                                  for p in self.reference_plans.values())
         return {"shots": [e.describe() for e in self.estimates], "references": refs,
                 "to_make": sum(e.action == "generate" for e in self.estimates) + len(refs),
-                "to_spend_usd": round(to_spend, 6),
+                "to_spend_usd": round(to_spend, 6), "max_to_spend_usd": round(worst, 6),
                 "total_usd": round(total + sum(float(r["estimate_usd"] or 0) for r in refs), 6),
                 "priced": all(item.priced for item in items),
                 "as_of": sorted({item.as_of for item in items if item.as_of}),
