@@ -13,7 +13,6 @@ never drifts across the joins.
 from __future__ import annotations
 
 import concurrent.futures
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
@@ -164,14 +163,14 @@ def _even(value: int) -> int:
     return value + (value % 2)
 
 
-class StitchError(errors.UsageError):
-    """ffmpeg could not join the clips (a damaged or unreadable shot file)."""
+class StitchError(errors.LocalToolFailed):
+    """ffmpeg could not join the clips (a damaged or unreadable shot file): exit 5, as any local tool failure."""
 
     type = "stitch_failed"
 
 
 def _run(command: list[str]) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = frames.run_tool(command)
     if done.returncode != 0:
         raise StitchError(f"ffmpeg could not join the clips: {done.stderr.strip()[-400:]}",
                           "Check that every shot file plays (ffprobe FILE); regenerate a broken one "
