@@ -12,11 +12,12 @@ from typing import Any
 
 from mediagen.app.context import Context
 from mediagen.app.batch import run_batch
-from mediagen.app.generation import begin
+from mediagen.app.generation import begin, check_local_tools
 from mediagen.app.image import SHOWN_SETTINGS as IMAGE_SETTINGS
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import BatchRequest, EstimateRequest, ImageRequest, ShotListRequest, VideoRequest
 from mediagen.app.storyboard import run_storyboard
+from mediagen.app.video import REMIX_PURPOSE
 from mediagen.app.video import SHOWN_SETTINGS as VIDEO_SETTINGS
 from mediagen.core import errors
 from mediagen.ops.images import plan_images
@@ -33,6 +34,8 @@ def estimate(request: EstimateRequest, ctx: Context) -> Outcome:
     generation = replace(generation, prompt="(estimate)", backend=request.backend, project=request.project,
                          location=request.location, config=request.config, show_defaults=request.show_defaults)
     start = begin(generation, ctx, request.kind)
+    if request.kind == "video" and start.settings.get("remix"):
+        check_local_tools(REMIX_PURPOSE, ctx, free=True)
     planner = plan_images if request.kind == "image" else plan_video
     plan = planner(generation.prompt, start.settings, start.catalog, ctx.console, preset=start.preset,
                    estimate_only=True)

@@ -19,6 +19,7 @@ from mediagen.config.credentials import placeholder_headers
 from mediagen.config.presets import Preset, get_preset
 from mediagen.config.settings import Settings, resolve_settings
 from mediagen.core import errors
+from mediagen.ops import frames
 from mediagen.transport.http import HttpRequest
 
 
@@ -66,6 +67,23 @@ def explain_model_error(exc: errors.ApiError, catalog: Catalog, plan: Any) -> No
 
 def _proxy_does_not_know(exc: errors.ApiError) -> bool:
     return exc.code == "model_not_found" or "unknown provider for model" in exc.message
+
+
+def check_local_tools(purpose: str, ctx: Context, *, free: bool, partial: dict[str, Any] | None = None) -> None:
+    """ffmpeg/ffprobe for a run that needs them: refused before anything is sent (exit 3) when missing.
+
+    A ``free`` outcome (estimate, defaults, dry run) only warns, so the user learns it before approving.
+    """
+    if free:
+        warning = frames.missing_warning(purpose)
+        if warning:
+            ctx.console.warn(warning)
+        return
+    try:
+        frames.require_tools(purpose)
+    except errors.ConfigError as exc:
+        exc.partial = partial
+        raise
 
 
 def cap_of(settings: Settings) -> Cap:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mediagen.app.context import Context
-from mediagen.app.generation import begin, explain_model_error, free_outcome
+from mediagen.app.generation import begin, check_local_tools, explain_model_error, free_outcome
 from mediagen.app.outcome import Outcome, media_files, require_positive
 from mediagen.app.requests import VideoRequest
 from mediagen.app.runtime import make_transport
@@ -23,6 +23,7 @@ from mediagen.transport.http import Transport
 
 SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "image", "last_frame", "references",
                                "reference_videos", "extend_video", "video", "mask", "remix", "preset")
+REMIX_PURPOSE = "--remix (frames cut from a clip)"
 
 
 @dataclass
@@ -64,6 +65,8 @@ def start(request: VideoRequest, ctx: Context) -> Started | Outcome:
     """Plan and price the video, pass the gate, record the job and send its create request once."""
     require_positive(request.count, "count", "--count")
     begun = begin(request, ctx, "video")
+    if begun.settings.get("remix"):
+        check_local_tools(REMIX_PURPOSE, ctx, free=bool(request.show_defaults or request.estimate_cost))
     transport = make_transport(begun.settings, ctx.console)
     plan = plan_video(request.prompt, begun.settings, begun.catalog, ctx.console, preset=begun.preset,
                       transport=transport, load_inputs=not (request.show_defaults or request.estimate_cost))
