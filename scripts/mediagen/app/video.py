@@ -15,6 +15,7 @@ from mediagen.app.outcome import Outcome, media_files, require_positive
 from mediagen.app.requests import VideoRequest
 from mediagen.app.runtime import make_transport
 from mediagen.core import errors
+from mediagen.core.resources import script_command
 from mediagen.ops.jobstore import JobStore, store_for
 from mediagen.ops.ledger import Ledger, ledger_for
 from mediagen.ops.videojobs import submit, wait
@@ -44,7 +45,7 @@ def generate_video(request: VideoRequest, ctx: Context) -> Outcome:
     if isinstance(started, Outcome):
         return started
     if not request.wait and started.initial is None:
-        return Outcome(_running(started, f"scripts/jobs.py wait {started.job_id}"))
+        return Outcome(_running(started, script_command("jobs.py", "wait", started.job_id)))
     timeout = float(started.plan.settings["wait_timeout"])
     return finished(started, ctx, timeout)
 

@@ -21,6 +21,7 @@ from mediagen.config.credentials import BackendChoice, choose_backend
 from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
+from mediagen.core.resources import script_command
 from mediagen.ops.inputs import load_image
 from mediagen.wire.common import MediaInput
 from mediagen.ops.ledger import describe_cost, ledger_for
@@ -104,8 +105,8 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     total = request["count"]
     if total > MAX_COUNT:
         raise errors.UsageError(f"--count {total} is more than {MAX_COUNT} images in one run",
-                                "Use scripts/batch_gen.py for large runs (resumable, and 50% cheaper through "
-                                "the Batch API where the model allows it).")
+                                f"Use {script_command('batch_gen.py')} for large runs (resumable, and 50% cheaper "
+                                "through the Batch API where the model allows it).")
     per_call = _per_call_limit(resolution.model, choice.backend, surface)
     # The catalog's count is per API call; --count is the total, split into calls below.
     catalog.enforce({**request, "count": min(total, per_call)}, console.warn)
