@@ -12,7 +12,8 @@ from typing import Any
 
 from mediagen.app.context import Context
 from mediagen.app.batch import run_batch
-from mediagen.app.generation import begin, check_local_tools
+from mediagen.app.gate import gate
+from mediagen.app.generation import begin, budget_of, cap_of, check_local_tools
 from mediagen.app.image import SHOWN_SETTINGS as IMAGE_SETTINGS
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import BatchRequest, EstimateRequest, ImageRequest, ShotListRequest, VideoRequest
@@ -42,7 +43,10 @@ def estimate(request: EstimateRequest, ctx: Context) -> Outcome:
     if request.show_defaults:
         shown = IMAGE_SETTINGS if request.kind == "image" else VIDEO_SETTINGS
         return Outcome({**plan.describe(), "settings": plan.settings.show(shown)})
-    return Outcome(_priced(request.kind, plan, start.catalog))
+    document = _priced(request.kind, plan, start.catalog)
+    # Refused over the cap like the spending scripts (exit 9), with the estimate in the failure document.
+    gate(budget_of(plan.estimate), cap_of(plan.settings), spending=False, partial=document)
+    return Outcome(document)
 
 
 def _priced(kind: str, plan: Any, catalog: Any) -> dict[str, Any]:
@@ -68,4 +72,7 @@ def _delegated(request: EstimateRequest, ctx: Context) -> Outcome:
         outcome = run_storyboard(ShotListRequest(shotlist=request.file, **where), ctx)
     else:
         outcome = run_batch(BatchRequest(input=request.file, via=request.via, **where), ctx)
-    return Outcome({"kind": request.kind, **outcome.document})
+    document = outcome.document
+    total = (document.get("budget") or {}).get("to_spend_usd") if request.kind == "shotlist" else \
+        (document.get("cost") or {}).get("estimate_usd")
+    return Outcome({"kind": request.kind, "total_usd": total, **document})

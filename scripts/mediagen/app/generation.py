@@ -98,10 +98,12 @@ def budget_of(estimate: Any, what: str = "this request") -> Budget:
     return Budget(estimate.usd if usd is None else usd, bool(estimate.priced), what)
 
 
-def free_outcome(request: Any, plan: Any, shown: tuple[str, ...], requests: list[HttpRequest]) -> dict | None:
+def free_outcome(request: Any, plan: Any, shown: tuple[str, ...], requests: list[HttpRequest],
+                 compact: tuple[str, ...] = ()) -> dict | None:
     """The outcome of a request that spends nothing (defaults, estimate, dry run), else None to go on.
 
-    The gate runs here, so a dry run over the cap is refused as the real run would be.
+    The gate runs here, so a dry run over the cap is refused as the real run would be. A dry run carries
+    the ``compact`` settings (``settings_summary``) for a preview.
     """
     summary = plan.describe()
     if request.show_defaults:
@@ -110,9 +112,22 @@ def free_outcome(request: Any, plan: Any, shown: tuple[str, ...], requests: list
         return {**summary, "estimate": plan.estimate.to_dict()}
     gate(budget_of(plan.estimate), cap_of(plan.settings), spending=not request.dry_run)
     if request.dry_run:
-        return {**summary, "dry_run": True,
+        return {**summary, "dry_run": True, "settings": settings_summary(plan, compact),
                 "requests": describe_requests(requests, placeholder_headers(plan.choice.credential))}
     return None
+
+
+def settings_summary(plan: Any, keys: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The settings a preview shows, each ``{"value", "source"}`` as sent (catalog defaults included), and the
+    backend chosen with the reason."""
+    shown = {}
+    for key in keys:
+        value = plan.request.get(key, plan.settings.get(key))
+        derived = "the inputs" if key == "mode" else "catalog"
+        source = plan.settings.source(key) or (derived if value is not None else "unset")
+        shown[key] = {"value": value, "source": source}
+    shown["backend"] = {"value": plan.choice.backend, "source": plan.choice.reason}
+    return shown
 
 
 def describe_requests(requests: list[HttpRequest], auth_headers: dict[str, str]) -> list[dict[str, Any]]:

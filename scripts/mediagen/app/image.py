@@ -11,6 +11,7 @@ from mediagen.core import errors
 from mediagen.ops.images import PARAM_KEYS, plan_images, run_images
 
 SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "images", "preset")
+PREVIEW_SETTINGS = ("model", "aspect_ratio", "image_size", "count", "preset")      # what the image skill shows
 
 
 def generate_image(request: ImageRequest, ctx: Context) -> Outcome:
@@ -20,7 +21,7 @@ def generate_image(request: ImageRequest, ctx: Context) -> Outcome:
     start = begin(request, ctx, "image")
     plan = plan_images(request.prompt, start.settings, start.catalog, ctx.console, preset=start.preset,
                        load_inputs=not (request.show_defaults or request.estimate_cost))
-    free = free_outcome(request, plan, SHOWN_SETTINGS, plan.http_requests)
+    free = free_outcome(request, plan, SHOWN_SETTINGS, plan.http_requests, PREVIEW_SETTINGS)
     if free is not None:
         return Outcome(free)
     try:

@@ -24,6 +24,7 @@ from mediagen.transport.http import Transport
 
 SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "image", "last_frame", "references",
                                "reference_videos", "extend_video", "video", "mask", "remix", "preset")
+PREVIEW_SETTINGS = ("model", "mode", "duration", "resolution", "aspect_ratio", "count", "preset")
 REMIX_PURPOSE = "--remix (frames cut from a clip)"
 
 
@@ -71,7 +72,7 @@ def start(request: VideoRequest, ctx: Context) -> Started | Outcome:
     transport = make_transport(begun.settings, ctx.console)
     plan = plan_video(request.prompt, begun.settings, begun.catalog, ctx.console, preset=begun.preset,
                       transport=transport, load_inputs=not (request.show_defaults or request.estimate_cost))
-    free = free_outcome(request, plan, SHOWN_SETTINGS, [plan.create] if plan.create else [])
+    free = free_outcome(request, plan, SHOWN_SETTINGS, [plan.create] if plan.create else [], PREVIEW_SETTINGS)
     if free is not None:
         return Outcome(free)
     store, ledger = store_for(plan.settings), ledger_for(plan.settings)
