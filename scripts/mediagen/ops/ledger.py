@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, TextIO
 
 from mediagen.config.settings import Settings
 from mediagen.core.paths import user_state_dir
@@ -44,7 +45,7 @@ class Ledger:
         line = json.dumps(redact(record), ensure_ascii=False, sort_keys=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.path) + ".lock", timeout=30):
-            with open(self.path, "a", encoding="utf-8") as handle:
+            with open_private_append(self.path) as handle:
                 handle.write(line + "\n")
         return record
 
@@ -73,6 +74,12 @@ class Ledger:
                 value = entry.get("estimate_usd")
             total += float(value or 0.0)
         return round(total, 6)
+
+
+def open_private_append(path: Path) -> TextIO:
+    """Open ``path`` for appending text, creating it readable by the owner only (it names prompts and costs)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 def describe_cost(estimate: Any) -> str:
