@@ -26,8 +26,8 @@ from mediagen.ops.inputs import load_image
 from mediagen.wire.common import MediaInput
 from mediagen.ops.ledger import describe_cost, ledger_for
 from mediagen.ops.output import OutputPlan, Sidecar, release, write_sidecar
-from mediagen.ops.payloads import save_payload
 from mediagen.ops.targets import model_method_url, resolve_model
+from mediagen.ops.transcode import save_as, wanted_type
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import cliproxy as cliproxy_wire
 from mediagen.wire import gemini as gemini_wire
@@ -313,9 +313,10 @@ def _save_all(plan: ImagePlan, results: list[CallResult], console: Console,
             continue
         for payload in result.outcome.media:
             counter += 1
-            path = plan.output.reserve(payload.mime_type, counter if numbered else None)
+            wanted = wanted_type(plan.output.requested_suffix)        # -o NAME.jpg keeps its format
+            path = plan.output.reserve(wanted or payload.mime_type, counter if numbered else None)
             try:
-                info = save_payload(payload, path)
+                info = save_as(payload, path, wanted, console.warn)
             except BaseException:
                 release([path])
                 raise
