@@ -39,6 +39,7 @@ def resolve(request: Any, ctx: Context, kind: str | None, extra: dict[str, Any] 
                                 cwd=ctx.cwd)
     for warning in settings.warnings:
         ctx.console.warn(warning)
+    ctx.console.progress_interval_s = float(settings.get("progress_interval_s"))
     return settings
 
 

@@ -90,7 +90,7 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     """
     choice = choose_backend(settings, kind="image", require_credential=not estimate_only)
     load_inputs = load_inputs and not estimate_only
-    console.info(f"backend {choice.backend}: {choice.reason}")
+    console.info_once(f"backend {choice.backend}: {choice.reason}")
     if preset is not None:
         settings = settings.with_layers([Layer(f"preset:{preset.name}", preset.values_for(choice.backend))])
     model_name = settings.get("model") or catalog.default_model("image", choice.backend)

@@ -112,7 +112,7 @@ def plan_video(prompt: str, base: Settings, catalog: Any, console: Console, *, p
     pre = base.with_layers([source_layer]) if source_layer else base
     choice = choose_backend(pre, kind="video", require_credential=not estimate_only)
     load_inputs = load_inputs and not estimate_only
-    console.info(f"backend {choice.backend}: {choice.reason}")
+    console.info_once(f"backend {choice.backend}: {choice.reason}")
     layers = [Layer(f"preset:{preset.name}", preset.values_for(choice.backend))] if preset else []
     settings = base.with_layers(layers + ([source_layer] if source_layer else []))
     settings = settings.with_defaults({"model": catalog.default_model("video", choice.backend),
