@@ -10,6 +10,7 @@ from mediagen.app.outcome import Outcome, SavedFile
 from mediagen.app.requests import BACKENDS, CheckRequest, GalleryRequest, ModelListing
 from mediagen.app.runtime import load_catalog, make_transport
 from mediagen.core import errors
+from mediagen.ops import frames
 from mediagen.ops.checks import check_setup, local_checks
 from mediagen.ops.drift import summary
 from mediagen.ops.gallery import GALLERY_NAME, write_gallery
@@ -72,6 +73,8 @@ def gallery(request: GalleryRequest, ctx: Context) -> Outcome:
     result = write_gallery(Path(request.folder), Path(request.output) if request.output else None,
                            title=request.title)
     ctx.console.info(f"wrote {result['path']} ({result['counts']['items']} item(s))")
+    if result["posters"].get("skipped"):
+        ctx.console.warn(f"{result['posters']['skipped']} ({frames.INSTALL_HINT})")
     return Outcome(result, (SavedFile(Path(result["path"]), "text/html", "gallery"),))
 
 
