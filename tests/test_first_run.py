@@ -43,8 +43,9 @@ def script(name: str, *argv: str, env: dict[str, str], cwd: Path) -> tuple[int, 
 
 
 def board(tmp_path: Path) -> str:
-    doc = {"version": 1, "title": "Fence cat", "shots": [
-        {"id": "s1", "prompt": "a cat on a fence", "duration": 4, "transition": "cut", "keyframe": "a cat, still"},
+    doc = {"version": 1, "title": "Fence cat", "references": [{"id": "cat", "prompt": "a tabby cat"}], "shots": [
+        {"id": "s1", "prompt": "a cat on a fence", "duration": 4, "transition": "cut", "keyframe": "a cat, still",
+         "references": ["cat"]},
         {"id": "s2", "prompt": "it jumps down", "duration": 6, "transition": "continue"}]}
     path = tmp_path / "board.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -62,7 +63,7 @@ def assert_missing_ffmpeg(code: int, doc: dict) -> None:
 def test_storyboard_refuses_before_any_create_keyframe_or_reference(fake, fresh_env, tmp_path, approve) -> None:
     code, doc = script("storyboard.py", board(tmp_path), *approve, env=fresh_env, cwd=tmp_path)
     assert_missing_ffmpeg(code, doc)
-    assert doc["budget"]["to_make"] == 2                        # the budget is still shown
+    assert doc["budget"]["to_make"] == 3                        # the budget is still shown
     assert not fake.requests
 
 

@@ -59,13 +59,14 @@ class ClipInfo:
 
 
 def clip_info(path: Path) -> ClipInfo:
-    """Probe ``path``; a file without a video stream is a ``UsageError``."""
+    """Probe ``path``; a file without a video stream is ``LocalToolFailed`` (exit 5, as ffprobe failing on it)."""
     info = frames.probe(path)
     streams = info.get("streams") or []
     video = next((s for s in streams if s.get("codec_type") == "video"), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     if video is None:
-        raise errors.UsageError(f"{path} has no video stream", "Regenerate the shot (storyboard.py --redo N).")
+        raise errors.LocalToolFailed(f"ffprobe finds no video stream in {path}",
+                                     "Regenerate the shot (storyboard.py --redo N).")
     duration = float(video.get("duration") or (info.get("format") or {}).get("duration") or 0.0)
     return ClipInfo(path=Path(path), duration=duration, width=int(video["width"]), height=int(video["height"]),
                     fps=_fps(video), video_codec=str(video.get("codec_name")), pix_fmt=str(video.get("pix_fmt")),
