@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pwd
 import shutil
 import stat
 import subprocess
@@ -126,10 +125,13 @@ def test_media_follow_the_umask_while_ledger_and_jobs_stay_private(run, fake, om
 # -- the real HOME ---------------------------------------------------------------------------------------
 
 def _real_home() -> Path:
+    """The account's home as the system records it (HOME is the test's own)."""
     try:
+        import pwd
+
         return Path(pwd.getpwuid(os.getuid()).pw_dir)
-    except KeyError:
-        return Path(os.path.expanduser("~"))
+    except (ImportError, KeyError):
+        return Path(os.environ.get("USERPROFILE") or os.path.expanduser("~"))
 
 
 def _files(folder: Path) -> set[str]:
