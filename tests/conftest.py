@@ -26,7 +26,8 @@ _LEAKY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "
               "GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL",
               "STORAGE_EMULATOR_HOST", "CLIPROXY_URL", "CLIPROXY_API_KEY", "MEDIAGEN_CONFIG",
               "MEDIAGEN_BACKEND", "MEDIAGEN_LEDGER", "MEDIAGEN_DEBUG", "CLOUDSDK_CONFIG", "XDG_CONFIG_HOME",
-              "XDG_STATE_HOME", "MEDIAGEN_CATALOG_OVERRIDE", "MEDIAGEN_JOB_STORE", "MEDIAGEN_OUTPUT_DIR",
+              "XDG_STATE_HOME", "XDG_CACHE_HOME", "MEDIAGEN_CATALOG_OVERRIDE",
+               "MEDIAGEN_JOB_STORE", "MEDIAGEN_OUTPUT_DIR",
               "MEDIAGEN_TODAY",
               # a developer's proxy or CA bundle would route the fake's traffic elsewhere
               "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -73,9 +74,10 @@ def fake(fake_service):
 
 @pytest.fixture
 def base_env(tmp_path: Path) -> dict[str, str]:
-    """An environment with only a private HOME and PATH (no credentials)."""
+    """An environment with only a private HOME and PATH (no credentials); state and caches under tmp_path."""
     return {"HOME": str(tmp_path / "home"), "PATH": os.environ.get("PATH", ""),
-            "XDG_STATE_HOME": str(tmp_path / "state"), "MEDIAGEN_TODAY": TODAY}
+            "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "MEDIAGEN_TODAY": TODAY}
 
 
 @pytest.fixture

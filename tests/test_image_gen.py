@@ -192,15 +192,18 @@ def test_thought_images_are_skipped(run, fake, fake_env) -> None:
     assert sidecar["safety"]["thought_images_skipped"] == 2
 
 
-def test_jpeg_result_gets_jpg_extension_and_names_never_collide(run, fake, fake_env, tmp_path) -> None:
+def test_jpeg_result_keeps_the_named_format_and_names_never_collide(run, fake, fake_env, tmp_path) -> None:
     fake.config.output_mime = "image/jpeg"
     target = tmp_path / "out" / "fox.png"
     env = {**fake_env, "GEMINI_API_KEY": GEMINI_KEY}
     first = run(main, "a red fox in snow", "-o", str(target), env=env)
     second = run(main, "a red fox in snow", "-o", str(target), env=env)
     paths = [Path(r.doc["images"][0]["path"]) for r in (first, second)]
-    assert [p.name for p in paths] == ["fox.jpg", "fox-2.jpg"]
-    assert all(Image.open(p).format == "JPEG" for p in paths)
+    assert [p.name for p in paths] == ["fox.png", "fox-2.png"]      # the name asked for, never renamed
+    assert all(Image.open(p).format == "PNG" for p in paths)
+    assert all(r.doc["images"][0]["transcoded_from"] == "image/jpeg" for r in (first, second))
+    folder = run(main, "a red fox in snow", "-o", str(tmp_path / "folder"), env=env)
+    assert Path(folder.doc["images"][0]["path"]).suffix == ".jpg"          # a folder keeps the returned type
 
 
 def test_imagen_on_vertex_uses_predict(run, fake, fake_env, tmp_path) -> None:

@@ -50,7 +50,7 @@ def test_other_error_shapes() -> None:
 
 def test_status_classes_and_exit_codes() -> None:
     body = parse_error_body(b"{}")
-    cases = {400: (errors.ClientError, 4), 401: (errors.AuthError, 4), 404: (errors.NotFoundError, 4),
+    cases = {400: (errors.ClientError, 4), 401: (errors.AuthError, 3), 403: (errors.AuthError, 3), 404: (errors.NotFoundError, 4),
              429: (errors.RateLimited, 5), 500: (errors.ServerError, 5), 503: (errors.ServerError, 5),
              504: (errors.RequestTimeout, 6)}
     for status, (cls, code) in cases.items():

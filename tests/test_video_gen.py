@@ -15,6 +15,7 @@ from PIL import Image
 from mediagen.ops import frames
 from mediagen.cli.jobs import main as jobs_main
 from mediagen.cli.video_gen import main
+from mediagen.core.resources import script_command
 from tests.conftest import GEMINI_KEY, ROOT
 
 
@@ -152,7 +153,7 @@ def test_wait_timeout_exits_still_running_with_job_id(run, fake, omni_env) -> No
     result = run(main, "a cat walking", "--wait-timeout", "0.3", env=omni_env)
     assert result.code == 8 and result.doc["error"]["type"] == "still_running"
     job_id = result.doc["job_id"]
-    assert f"jobs.py wait {job_id}" in result.doc["error"]["hint"]
+    assert script_command("jobs.py", "wait", job_id) in result.doc["error"]["hint"]      # works from any folder
     polls_before = len([r for r in fake.requests if r.method == "GET" and "/interactions/" in r.path])
     status = run(jobs_main, "status", job_id, env=omni_env)
     assert status.code == 8
@@ -451,7 +452,7 @@ def test_estimate_cost_prices_shot_lists_and_batch_files(run, fake, omni_env, tm
 def test_failing_polls_leave_a_resumable_job(run, fake, omni_env) -> None:
     fake.add_fault(service="gemini", path_contains="/interactions/", method="GET", status=500, times=4)
     failed = run(main, "a cat walking", env=omni_env)
-    assert failed.code == 5 and "jobs.py wait" in failed.doc["error"]["hint"]
+    assert failed.code == 5 and 'jobs.py" wait' in failed.doc["error"]["hint"]
     job_id = failed.doc["error"]["details"]["job_id"]
     resumed = run(jobs_main, "wait", job_id, env=omni_env)
     assert resumed.code == 0, resumed.doc

@@ -62,7 +62,7 @@ def prepare_batch(request: BatchRequest, ctx: Context) -> Outcome | Prepared:
         batch_api.check_eligible(selection.pending, catalog, ctx.console)
     cost = _price(selection.pending, catalog, request.via == "batch-api")
     if request.estimate_cost:
-        return Outcome(_estimate_doc(plan, selection, catalog, cost))
+        return Outcome(_estimate_doc(plan, selection, catalog, cost, request.via == "batch-api"))
     _gate(request, settings, cost, len(selection.pending))
     if request.dry_run:
         return Outcome(_dry_run_doc(plan, selection, request, cost))
@@ -169,7 +169,9 @@ def _cost_doc(cost: dict[str, Any], via_batch: bool, actual: float | None, previ
 
 
 def _estimate_doc(plan: batch.BatchPlan, selection: batch.Selection, catalog: Any,
-                  cost: dict[str, Any]) -> dict[str, Any]:
+                  cost: dict[str, Any], via_batch: bool) -> dict[str, Any]:
+    """Each item's prices and the total: through the Batch API, its discounted price is the estimate (the online
+    one beside it as ``standard_usd``)."""
     items = []
     for item in plan.items:
         standard, batch_usd = batch_api.prices(item, catalog) if item.kind == "image" else (item.estimate_usd(), None)
@@ -178,10 +180,13 @@ def _estimate_doc(plan: batch.BatchPlan, selection: batch.Selection, catalog: An
                       "estimate_usd": standard, "batch_usd": batch_usd,
                       "done": item in selection.done})
     batch_total = [i["batch_usd"] for i in items if i["kind"] == "image" and not i["done"]]
+    batch_usd = round(sum(batch_total), 6) if batch_total and None not in batch_total else None
+    headline = batch_usd if via_batch else cost["standard_usd"]
     return {"items": items, "pending": len(selection.pending), "skipped_done": len(selection.done),
-            "cost": {"estimate_usd": cost["standard_usd"], "max_usd": cost["max_usd"], "actual_usd": None,
-                     "priced": cost["priced"], "as_of": cost["as_of"], "source": cost["source"],
-                     "batch_usd": round(sum(batch_total), 6) if batch_total and None not in batch_total else None},
+            "via": "batch-api" if via_batch else "online",
+            "cost": {"estimate_usd": headline, "max_usd": cost["max_usd"], "actual_usd": None,
+                     "priced": cost["priced"] and headline is not None, "as_of": cost["as_of"],
+                     "source": cost["source"], "standard_usd": cost["standard_usd"], "batch_usd": batch_usd},
             "results_file": str(plan.results_path)}
 
 

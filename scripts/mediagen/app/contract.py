@@ -14,8 +14,9 @@ from typing import Any
 
 from mediagen.core import errors
 from mediagen.core.redaction import redact
+from mediagen.core.resources import script_command
 
-INTERRUPTED_HINT = "Nothing was lost: running jobs can be resumed with scripts/jobs.py list."
+INTERRUPTED_HINT = f"Nothing was lost: running jobs can be resumed with {script_command('jobs.py', 'list')}."
 
 
 def as_error(exc: BaseException, *, bug_hint: str) -> errors.MediagenError:

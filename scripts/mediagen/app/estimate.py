@@ -12,11 +12,13 @@ from typing import Any
 
 from mediagen.app.context import Context
 from mediagen.app.batch import run_batch
-from mediagen.app.generation import begin
+from mediagen.app.gate import gate
+from mediagen.app.generation import begin, budget_of, cap_of, check_local_tools
 from mediagen.app.image import SHOWN_SETTINGS as IMAGE_SETTINGS
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import BatchRequest, EstimateRequest, ImageRequest, ShotListRequest, VideoRequest
 from mediagen.app.storyboard import run_storyboard
+from mediagen.app.video import REMIX_PURPOSE
 from mediagen.app.video import SHOWN_SETTINGS as VIDEO_SETTINGS
 from mediagen.core import errors
 from mediagen.ops.images import plan_images
@@ -33,13 +35,18 @@ def estimate(request: EstimateRequest, ctx: Context) -> Outcome:
     generation = replace(generation, prompt="(estimate)", backend=request.backend, project=request.project,
                          location=request.location, config=request.config, show_defaults=request.show_defaults)
     start = begin(generation, ctx, request.kind)
+    if request.kind == "video" and start.settings.get("remix"):
+        check_local_tools(REMIX_PURPOSE, ctx, free=True)
     planner = plan_images if request.kind == "image" else plan_video
     plan = planner(generation.prompt, start.settings, start.catalog, ctx.console, preset=start.preset,
                    estimate_only=True)
     if request.show_defaults:
         shown = IMAGE_SETTINGS if request.kind == "image" else VIDEO_SETTINGS
         return Outcome({**plan.describe(), "settings": plan.settings.show(shown)})
-    return Outcome(_priced(request.kind, plan, start.catalog))
+    document = _priced(request.kind, plan, start.catalog)
+    # Refused over the cap like the spending scripts (exit 9), with the estimate in the failure document.
+    gate(budget_of(plan.estimate), cap_of(plan.settings), spending=False, partial=document)
+    return Outcome(document)
 
 
 def _priced(kind: str, plan: Any, catalog: Any) -> dict[str, Any]:
@@ -65,4 +72,7 @@ def _delegated(request: EstimateRequest, ctx: Context) -> Outcome:
         outcome = run_storyboard(ShotListRequest(shotlist=request.file, **where), ctx)
     else:
         outcome = run_batch(BatchRequest(input=request.file, via=request.via, **where), ctx)
-    return Outcome({"kind": request.kind, **outcome.document})
+    document = outcome.document
+    total = (document.get("budget") or {}).get("to_spend_usd") if request.kind == "shotlist" else \
+        (document.get("cost") or {}).get("estimate_usd")
+    return Outcome({"kind": request.kind, "total_usd": total, **document})

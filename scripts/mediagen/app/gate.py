@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mediagen.core import errors
+from mediagen.core.resources import script_command
 
 EPSILON = 1e-9
 
@@ -83,7 +84,7 @@ def _check_cap(budget: Budget, cap: Cap, partial: dict[str, Any] | None) -> None
         raise errors.BudgetExceeded(
             f"estimated cost {budget.amount()} is over the max cost ${cap.usd:.4f}; nothing was sent",
             "Raise the max cost (--max-cost / max_cost), lower the count, duration or resolution, or use a cheaper "
-            "model (estimate_cost.py shows the cheapest valid alternative).",
+            f"model ({script_command('estimate_cost.py')} shows the cheapest valid alternative).",
             details={"estimate_usd": budget.usd, "max_cost": cap.usd, **_likely(budget), **budget.details},
             partial=partial)
 

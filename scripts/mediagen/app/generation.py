@@ -19,6 +19,7 @@ from mediagen.config.credentials import placeholder_headers
 from mediagen.config.presets import Preset, get_preset
 from mediagen.config.settings import Settings, resolve_settings
 from mediagen.core import errors
+from mediagen.ops import frames
 from mediagen.ops.ledger import warn_over_cap
 from mediagen.transport.http import HttpRequest
 
@@ -39,6 +40,7 @@ def resolve(request: Any, ctx: Context, kind: str | None, extra: dict[str, Any] 
                                 cwd=ctx.cwd)
     for warning in settings.warnings:
         ctx.console.warn(warning)
+    ctx.console.progress_interval_s = float(settings.get("progress_interval_s"))
     return settings
 
 
@@ -69,6 +71,23 @@ def _proxy_does_not_know(exc: errors.ApiError) -> bool:
     return exc.code == "model_not_found" or "unknown provider for model" in exc.message
 
 
+def check_local_tools(purpose: str, ctx: Context, *, free: bool, partial: dict[str, Any] | None = None) -> None:
+    """ffmpeg/ffprobe for a run that needs them: refused before anything is sent (exit 3) when missing.
+
+    A ``free`` outcome (estimate, defaults, dry run) only warns, so the user learns it before approving.
+    """
+    if free:
+        warning = frames.missing_warning(purpose)
+        if warning:
+            ctx.console.warn(warning)
+        return
+    try:
+        frames.require_tools(purpose)
+    except errors.ConfigError as exc:
+        exc.partial = partial
+        raise
+
+
 def cap_of(settings: Settings) -> Cap:
     """The cost cap in force; one given with this request (flag or tool argument) also approves."""
     value = settings.get("max_cost")
@@ -88,10 +107,12 @@ def warn_if_over_cap(cost: dict[str, Any], cap: Cap, console: Any, what: str) ->
         console.warn(warn_over_cap(float(actual), cap.usd, what))
 
 
-def free_outcome(request: Any, plan: Any, shown: tuple[str, ...], requests: list[HttpRequest]) -> dict | None:
+def free_outcome(request: Any, plan: Any, shown: tuple[str, ...], requests: list[HttpRequest],
+                 compact: tuple[str, ...] = ()) -> dict | None:
     """The outcome of a request that spends nothing (defaults, estimate, dry run), else None to go on.
 
-    The gate runs here, so a dry run over the cap is refused as the real run would be.
+    The gate runs here, so a dry run over the cap is refused as the real run would be. A dry run carries
+    the ``compact`` settings (``settings_summary``) for a preview.
     """
     summary = plan.describe()
     if request.show_defaults:
@@ -100,9 +121,22 @@ def free_outcome(request: Any, plan: Any, shown: tuple[str, ...], requests: list
         return {**summary, "estimate": plan.estimate.to_dict()}
     gate(budget_of(plan.estimate), cap_of(plan.settings), spending=not request.dry_run)
     if request.dry_run:
-        return {**summary, "dry_run": True,
+        return {**summary, "dry_run": True, "settings": settings_summary(plan, compact),
                 "requests": describe_requests(requests, placeholder_headers(plan.choice.credential))}
     return None
+
+
+def settings_summary(plan: Any, keys: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The settings a preview shows, each ``{"value", "source"}`` as sent (catalog defaults included), and the
+    backend chosen with the reason."""
+    shown = {}
+    for key in keys:
+        value = plan.request.get(key, plan.settings.get(key))
+        derived = "the inputs" if key == "mode" else "catalog"
+        source = plan.settings.source(key) or (derived if value is not None else "unset")
+        shown[key] = {"value": value, "source": source}
+    shown["backend"] = {"value": plan.choice.backend, "source": plan.choice.reason}
+    return shown
 
 
 def describe_requests(requests: list[HttpRequest], auth_headers: dict[str, str]) -> list[dict[str, Any]]:

@@ -9,8 +9,10 @@ from mediagen.app.runtime import make_transport
 from mediagen.config.presets import load_presets
 from mediagen.core import errors
 from mediagen.ops.images import PARAM_KEYS, plan_images, run_images
+from mediagen.ops.transcode import check_output_name
 
 SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "images", "preset")
+PREVIEW_SETTINGS = ("model", "aspect_ratio", "image_size", "count", "preset")      # what the image skill shows
 
 
 def generate_image(request: ImageRequest, ctx: Context) -> Outcome:
@@ -18,9 +20,10 @@ def generate_image(request: ImageRequest, ctx: Context) -> Outcome:
     require_positive(request.count, "count", "--count")
     require_positive(request.concurrency, "concurrency", "--concurrency")
     start = begin(request, ctx, "image")
+    check_output_name(start.settings.get("output"))         # a format that cannot be written: refused unsent
     plan = plan_images(request.prompt, start.settings, start.catalog, ctx.console, preset=start.preset,
                        load_inputs=not (request.show_defaults or request.estimate_cost))
-    free = free_outcome(request, plan, SHOWN_SETTINGS, plan.http_requests)
+    free = free_outcome(request, plan, SHOWN_SETTINGS, plan.http_requests, PREVIEW_SETTINGS)
     if free is not None:
         return Outcome(free)
     try:

@@ -14,6 +14,7 @@ from mediagen.app.requests import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, JobQue
 from mediagen.app.runtime import make_transport
 from mediagen.config.settings import Settings
 from mediagen.core import errors
+from mediagen.core.resources import script_command
 from mediagen.ops import batch_api
 from mediagen.ops.jobstore import TERMINAL_STATES, BatchJob, JobRecord, JobStore, store_for
 from mediagen.ops.ledger import ledger_for
@@ -56,7 +57,7 @@ def get_video(query: JobQuery, ctx: Context) -> Outcome:
     kind = record.kind or "video"
     if kind != "video":         # the store is shared with other job kinds (e.g. image batches)
         raise errors.UsageError(f"job {query.job_id} is a {kind} job, not a video job",
-                                f"Check it with scripts/jobs.py status {query.job_id}.")
+                                f"Check it with {script_command('jobs.py', 'status', query.job_id)}.")
     seconds = DEFAULT_WAIT_SECONDS if query.wait_seconds is None else query.wait_seconds
     ctx.console.progress(f"job {query.job_id}: checking", 0.0)
     try:
@@ -107,7 +108,8 @@ def summary(record: JobRecord) -> dict[str, Any]:
 
 def _record(query: JobQuery, store: JobStore) -> JobRecord:
     if not query.job_id:
-        raise errors.UsageError(f"jobs.py {query.action} needs a job id", "Run jobs.py list to see job ids.")
+        raise errors.UsageError(f"jobs.py {query.action} needs a job id",
+                                f"Run {script_command('jobs.py', 'list')} to see job ids.")
     return store.get(query.job_id)
 
 

@@ -10,7 +10,8 @@ from mediagen.app.outcome import Outcome, SavedFile
 from mediagen.app.requests import BACKENDS, CheckRequest, GalleryRequest, ModelListing
 from mediagen.app.runtime import load_catalog, make_transport
 from mediagen.core import errors
-from mediagen.ops.checks import check_setup
+from mediagen.ops import frames
+from mediagen.ops.checks import check_setup, local_checks
 from mediagen.ops.drift import summary
 from mediagen.ops.gallery import GALLERY_NAME, write_gallery
 
@@ -29,8 +30,14 @@ def check(request: CheckRequest, ctx: Context) -> Outcome:
     if request.show_defaults:
         return Outcome({"settings": settings.show(CHECK_SETTINGS), "project": settings.project,
                         "config_file": str(settings.config.path) if settings.config else None})
-    result = check_setup(settings, make_transport(settings, ctx.console), lambda: load_catalog(ctx.env),
-                         ctx.console, drift=request.drift)
+    local = local_checks(ctx.console)
+    try:
+        result = check_setup(settings, make_transport(settings, ctx.console), lambda: load_catalog(ctx.env),
+                             ctx.console, drift=request.drift)
+    except errors.MediagenError as exc:
+        exc.partial = exc.partial if exc.partial is not None else {"checks": local}
+        raise
+    result["checks"] = local + result["checks"]
     if request.drift and result["drift"]["found"]:
         raise _drift_error(result)
     return Outcome(result)
@@ -66,6 +73,8 @@ def gallery(request: GalleryRequest, ctx: Context) -> Outcome:
     result = write_gallery(Path(request.folder), Path(request.output) if request.output else None,
                            title=request.title)
     ctx.console.info(f"wrote {result['path']} ({result['counts']['items']} item(s))")
+    if result["posters"].get("skipped"):
+        ctx.console.warn(f"{result['posters']['skipped']} ({frames.INSTALL_HINT})")
     return Outcome(result, (SavedFile(Path(result["path"]), "text/html", "gallery"),))
 
 

@@ -12,13 +12,15 @@ from typing import Any
 
 from mediagen.app.context import Context
 from mediagen.app.gate import Budget, gate
-from mediagen.app.generation import cap_of, describe_requests, resolve, warn_if_over_cap
+from mediagen.app.generation import cap_of, check_local_tools, describe_requests, resolve, warn_if_over_cap
 from mediagen.app.outcome import Outcome, Prepared, SavedFile, completed, require_positive
 from mediagen.app.requests import ShotListRequest
 from mediagen.app.runtime import load_catalog, make_transport
 from mediagen.config.credentials import placeholder_headers
 from mediagen.ops.storyboard import DEFAULT_CONCURRENCY, Bases, RunOptions, Storyboard, prepare, run
 from mediagen.ops.videos import DEFAULT_WAIT_TIMEOUT_S
+
+PURPOSE = "a storyboard (continuity frames, stitching the film, the contact sheet)"
 
 
 def run_storyboard(request: ShotListRequest, ctx: Context) -> Outcome:
@@ -35,6 +37,8 @@ def prepare_storyboard(request: ShotListRequest, ctx: Context) -> Outcome | Prep
     if request.show_defaults:
         return Outcome(board.show_defaults())
     budget = board.budget()
+    free = bool(request.estimate_cost or request.dry_run)
+    check_local_tools(PURPOSE, ctx, free=free, partial={**board.summary(), "budget": budget})
     if request.estimate_cost:
         return Outcome({**board.summary(), "budget": budget})
     gate(_budget(budget), cap_of(bases.video), approval_needed=bool(budget["to_make"]), approved=request.approve,

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mediagen.app.context import Context
-from mediagen.app.generation import begin, explain_model_error, free_outcome
+from mediagen.app.generation import begin, check_local_tools, explain_model_error, free_outcome
 from mediagen.app.outcome import Outcome, media_files, require_positive
 from mediagen.app.requests import VideoRequest
 from mediagen.app.runtime import make_transport
 from mediagen.core import errors
+from mediagen.core.resources import script_command
 from mediagen.ops.jobstore import JobStore, store_for
 from mediagen.ops.ledger import Ledger, ledger_for
 from mediagen.ops.videojobs import submit, wait
@@ -23,6 +24,8 @@ from mediagen.transport.http import Transport
 
 SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "image", "last_frame", "references",
                                "reference_videos", "extend_video", "video", "mask", "remix", "preset")
+PREVIEW_SETTINGS = ("model", "mode", "duration", "resolution", "aspect_ratio", "count", "preset")
+REMIX_PURPOSE = "--remix (frames cut from a clip)"
 
 
 @dataclass
@@ -43,7 +46,7 @@ def generate_video(request: VideoRequest, ctx: Context) -> Outcome:
     if isinstance(started, Outcome):
         return started
     if not request.wait and started.initial is None:
-        return Outcome(_running(started, f"scripts/jobs.py wait {started.job_id}"))
+        return Outcome(_running(started, script_command("jobs.py", "wait", started.job_id)))
     timeout = float(started.plan.settings["wait_timeout"])
     return finished(started, ctx, timeout)
 
@@ -64,10 +67,12 @@ def start(request: VideoRequest, ctx: Context) -> Started | Outcome:
     """Plan and price the video, pass the gate, record the job and send its create request once."""
     require_positive(request.count, "count", "--count")
     begun = begin(request, ctx, "video")
+    if begun.settings.get("remix"):
+        check_local_tools(REMIX_PURPOSE, ctx, free=bool(request.show_defaults or request.estimate_cost))
     transport = make_transport(begun.settings, ctx.console)
     plan = plan_video(request.prompt, begun.settings, begun.catalog, ctx.console, preset=begun.preset,
                       transport=transport, load_inputs=not (request.show_defaults or request.estimate_cost))
-    free = free_outcome(request, plan, SHOWN_SETTINGS, [plan.create] if plan.create else [])
+    free = free_outcome(request, plan, SHOWN_SETTINGS, [plan.create] if plan.create else [], PREVIEW_SETTINGS)
     if free is not None:
         return Outcome(free)
     store, ledger = store_for(plan.settings), ledger_for(plan.settings)

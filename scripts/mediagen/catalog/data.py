@@ -55,11 +55,11 @@ FLAGS: dict[str, str] = {
     "image_size": "--image-size", "count": "--count", "input_images": "--image",
     "negative_prompt": "--negative-prompt", "seed": "--seed", "person_generation": "--person-generation",
     "thinking_level": "--thinking-level", "output_mime": "--output-mime", "add_watermark": "--watermark",
-    "batch": "--batch", "mode": "--image/--last-frame/--reference-image/--extend",
+    "batch": "--batch", "mode": "--image/--last-frame/--reference-image/--extend-video",
     "duration": "--duration", "resolution": "--resolution", "generate_audio": "--no-audio/--generate-audio",
     "first_frame": "--image", "last_frame": "--last-frame", "reference_assets": "--reference-image",
     "reference_styles": "--reference-image PATH:style", "reference_videos": "--reference-video",
-    "source_seconds": "--extend", "mask_mode": "--mask-mode", "camera_control": "--camera",
+    "source_seconds": "--extend-video", "mask_mode": "--mask-mode", "camera_control": "--camera",
     "resize_mode": "--resize-mode", "enhance_prompt": "--enhance-prompt", "storage_uri": "--storage-uri",
     "compression_quality": "--compression-quality", "kind": "--model",
 }

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from mediagen.catalog.data import BACKENDS, FLAGS, KINDS, BackendEntry, CatalogData, Model
 from mediagen.core.errors import ModelUnavailable, ValidationError
+from mediagen.core.resources import script_command
 
 OVERRIDE = "$MEDIAGEN_CATALOG_OVERRIDE"
 MAX_TYPO_EDITS = 2          # an unknown id this close to a known one is taken for a typo
@@ -159,7 +160,7 @@ def proxy_unknown_model_hint(wire_id: str) -> str:
     """For CLIProxyAPI's "unknown provider for model": how to add the id to the proxy's own model list."""
     return (f"CLIProxyAPI routes only the models in its own list: add {wire_id} to its config.yaml under "
             f"gemini-api-key: -> models: (- name: {wire_id}) and restart the proxy, or pick a model it lists "
-            "(scripts/check_api.py shows them).")
+            f"({script_command('check_api.py')} shows them).")
 
 
 def unavailable(catalog: CatalogData, model: Model, backend: str) -> tuple[str, str]:

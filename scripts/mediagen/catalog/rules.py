@@ -8,6 +8,7 @@ listed, and phrases the fix as CLI flags (``FLAGS``).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -258,7 +259,7 @@ class _Ctx:
         message = (f"{LABELS[name]} {_show(value)} is not offered by {self.model.id} on {self.where}; "
                    f"choose one of {shown}{self._limit_note(name)}")
         if name == "mode":
-            fix = ("give the inputs of a listed mode (--image, --last-frame, --reference-image, --extend)"
+            fix = ("give the inputs of a listed mode (--image, --last-frame, --reference-image, --extend-video)"
                    + self._alt(name, value))
         else:
             fix = f"use {FLAGS[name]} {_show(_nearest(value, allowed))}{self._alt(name, value)}"
@@ -331,7 +332,7 @@ class _Ctx:
             return []
         return [Problem("source_seconds", f"{self.model.id} extends clips of "
                         f"{_show(bounds.get('min', 0))}-{_show(bounds.get('max'))} s on {self.where}; "
-                        f"this one is {_show(source)} s", "trim the clip before --extend")]
+                        f"this one is {_show(source)} s", "trim the clip before --extend-video")]
 
     def _extended_length(self, source: Any, ext: dict) -> list[Problem]:
         """The clip plus what the extension adds must stay under the model's total limit."""
@@ -391,13 +392,43 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+_RATIO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[:xX×/,_ -]\s*(\d+(?:\.\d+)?)\s*$")
+
+
 def _nearest(value: Any, allowed: list[Any]) -> Any:
-    """The allowed value closest to ``value`` (numerically when both are numbers)."""
-    target = number(value)
-    numeric = [a for a in allowed if not math.isnan(number(a))]
+    """The allowed value closest to ``value`` in meaning.
+
+    The same value spelt another way first (``16x9`` or ``16/9`` -> ``16:9``, ``2k`` -> ``2K``, ``1080`` ->
+    ``1080p``), then the closest ratio, then the closest number; else the first allowed value.
+    """
+    spelt = {_spelling(a): a for a in allowed}
+    if _spelling(value) in spelt:
+        return spelt[_spelling(value)]
+    target, ratios = _ratio(value), [(a, _ratio(a)) for a in allowed]
+    if target and all(r for _, r in ratios):
+        return min(ratios, key=lambda pair: abs(math.log(pair[1] / target)))[0]
+    number_of = {a: number(str(a).lower().removesuffix("p")) for a in allowed}
+    numeric = [a for a, n in number_of.items() if not math.isnan(n)]
+    target = number(str(value).lower().removesuffix("p"))
     if not math.isnan(target) and numeric:
-        return min(numeric, key=lambda a: (abs(number(a) - target), -number(a)))
+        return min(numeric, key=lambda a: (abs(number_of[a] - target), -number_of[a]))
     return allowed[0]
+
+
+def _spelling(value: Any) -> str:
+    """A value with case, spaces, a trailing ``p`` and ratio separators ignored (``16 X 9`` -> ``16:9``)."""
+    ratio = _RATIO.match(str(value))
+    if ratio:
+        return f"{_show(number(ratio.group(1)))}:{_show(number(ratio.group(2)))}"
+    return str(value).strip().lower().removesuffix("p")
+
+
+def _ratio(value: Any) -> float | None:
+    """``"16:9"`` (or ``16x9``) as 1.777..., None for anything that is not a ratio of two positive numbers."""
+    found = _RATIO.match(str(value))
+    if not found or not number(found.group(1)) or not number(found.group(2)):
+        return None
+    return number(found.group(1)) / number(found.group(2))
 
 
 def rank(value: Any) -> float:

@@ -27,21 +27,37 @@ from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.paths import gcloud_config_dir, home_dir
 from mediagen.core.redaction import register_secret
+from mediagen.core.resources import script_command
 from mediagen.core.yamlfile import read_yaml
 
 BACKENDS = ("gemini-api", "vertex", "cliproxy")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
-SETUP_HINT = (
-    "Set up one credential: "
-    "(1) Gemini API key: export GEMINI_API_KEY=AIza... (https://aistudio.google.com/apikey); "
-    "(2) Vertex express key: export GOOGLE_API_KEY=AQ.... (optionally GOOGLE_CLOUD_PROJECT); "
-    "(3) service account: export GOOGLE_APPLICATION_CREDENTIALS=/path/key.json and GOOGLE_CLOUD_PROJECT; "
-    "(4) gcloud ADC: gcloud auth application-default login, then export GOOGLE_CLOUD_PROJECT; "
-    "(5) an OAuth token: export GOOGLE_OAUTH_ACCESS_TOKEN=$(gcloud auth print-access-token) and GOOGLE_CLOUD_PROJECT; "
-    "(6) CLIProxyAPI (images only): export CLIPROXY_URL=http://127.0.0.1:8317 [CLIPROXY_API_KEY]. "
-    "Or write them into mediagen.yaml (README: Configuration). Then run scripts/check_api.py.")
+
+def set_variable(name: str, value: str) -> str:
+    """How to set an environment variable, in POSIX shells and in PowerShell."""
+    return f'export {name}={value} (PowerShell: $env:{name}="{value}")'
+
+
+def setup_hint(vertex_first: bool = False) -> str:
+    """Every way to provide a credential, Vertex ones first when Vertex was asked for."""
+    project = set_variable("GOOGLE_CLOUD_PROJECT", "your-project")
+    gemini = [f"Gemini API key: {set_variable('GEMINI_API_KEY', 'AIza...')} (https://aistudio.google.com/apikey)"]
+    vertex = [f"Vertex express key: {set_variable('GOOGLE_API_KEY', 'AQ....')} (optionally GOOGLE_CLOUD_PROJECT)",
+              f"service account: {set_variable('GOOGLE_APPLICATION_CREDENTIALS', '/path/key.json')} and {project}",
+              f"gcloud ADC: gcloud auth application-default login, then {project}",
+              "an OAuth token: export GOOGLE_OAUTH_ACCESS_TOKEN=$(gcloud auth print-access-token) (PowerShell: "
+              "$env:GOOGLE_OAUTH_ACCESS_TOKEN=(gcloud auth print-access-token)) and GOOGLE_CLOUD_PROJECT"]
+    proxy = [f"CLIProxyAPI (images only): {set_variable('CLIPROXY_URL', 'http://127.0.0.1:8317')} "
+             "[CLIPROXY_API_KEY]"]
+    ways = vertex + gemini + proxy if vertex_first else gemini + vertex + proxy
+    numbered = "; ".join(f"({n}) {way}" for n, way in enumerate(ways, start=1))
+    return (f"Set up one credential: {numbered}. Or write them into mediagen.yaml (README: Configuration). "
+            f"Then run {script_command('check_api.py')}.")
+
+
+SETUP_HINT = setup_hint()
 
 
 # -- auth objects (the transport calls headers()/refresh()) --------------------
@@ -244,7 +260,7 @@ def _explicit_choice(backend: str, found: Discovery, settings: Settings, because
     if backend == "gemini-api":
         if found.api_key and found.api_key.kind == "gemini-api-key":
             return BackendChoice(backend, reason, found.api_key)
-        raise _missing(backend, "a Gemini API key (export GEMINI_API_KEY=AIza...)", found)
+        raise _missing(backend, f"a Gemini API key ({set_variable('GEMINI_API_KEY', 'AIza...')})", found)
     if backend == "vertex":
         credential = _vertex_pick(found, settings)
         if credential:
@@ -311,8 +327,8 @@ def _vertex_choice(credential: Credential, reason: str, settings: Settings, foun
 def _no_project(credential: Credential, found: Discovery, why: str) -> errors.CredentialsError:
     """Vertex was asked for, but no project is set: an error, never a quiet switch to another account."""
     others = [alt for alt in found.summaries() if not alt.endswith(f"{credential.kind} from {credential.source}")]
-    hint = ("export GOOGLE_CLOUD_PROJECT=your-project (or project_id in mediagen.yaml). mediagen does not fall back "
-            "to another credential, which could bill another account.")
+    hint = (f"{set_variable('GOOGLE_CLOUD_PROJECT', 'your-project')}, or project_id in mediagen.yaml. mediagen does "
+            "not fall back to another credential, which could bill another account.")
     if others:
         hint += " Other credentials found: " + "; ".join(others) + " (to use one, pass --backend, or unset the "\
                 "Vertex credential)."
@@ -328,7 +344,7 @@ def _missing(backend: str, what: str, found: Discovery) -> errors.CredentialsErr
     if others:
         hint += " Other credentials found: " + "; ".join(others) + " (choose one with --backend)."
     else:
-        hint += " " + SETUP_HINT
+        hint += " " + setup_hint(vertex_first=backend == "vertex")
     return errors.CredentialsError(f"backend '{backend}' was chosen but its credential is missing", hint,
                                    details={"alternatives": others} if others else None)
 
@@ -378,8 +394,8 @@ def load_credential_file(path: Path, source: str) -> Credential:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise errors.CredentialsError(f"cannot read credential file {path}: {exc}",
-                                      "Point GOOGLE_APPLICATION_CREDENTIALS at a valid JSON key file.") from exc
+        raise errors.CredentialsError(f"cannot read credential file {path} (from {source}): {exc}",
+                                      credential_file_hint(source)) from exc
     kind = info.get("type") if isinstance(info, dict) else None
     if kind == "service_account":
         return _service_account(info, path, source)
@@ -389,6 +405,21 @@ def load_credential_file(path: Path, source: str) -> Credential:
         return _token_file(info, path, source)
     raise errors.CredentialsError(f"credential file {path} has unsupported type {kind!r}",
                                   "Use a service-account key, an ADC authorized_user file, or a token file.")
+
+
+def credential_file_hint(source: str) -> str:
+    """How to fix an unreadable credential file, named where it was set: the config file's field, or the variable."""
+    if source.startswith("config:"):
+        config, _, field_path = source.removeprefix("config:").partition("#")
+        field_path = field_path.strip("/") or "credentials_file"
+        return (f"Fix the credentials_file field in {config} ({field_path}): it must point at a readable JSON key "
+                "file (a service-account key or an ADC file); a relative path starts from the working folder. Or "
+                "remove the field to use another credential.")
+    if source.startswith("adc:"):
+        return "Run gcloud auth application-default login again (it rewrites the ADC file)."
+    variable = source.removeprefix("env:") if source.startswith("env:") else "GOOGLE_APPLICATION_CREDENTIALS"
+    return (f"Point {variable} at a valid JSON key file ({set_variable(variable, '/path/key.json')}), or set "
+            "credentials_file in mediagen.yaml.")
 
 
 def _service_account(info: dict[str, Any], path: Path, source: str) -> Credential:

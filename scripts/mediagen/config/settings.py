@@ -24,6 +24,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from mediagen.core import errors
+from mediagen.core.console import DEFAULT_PROGRESS_INTERVAL_S
 from mediagen.core.paths import user_config_dir
 from mediagen.core.redaction import MASK, register_secret
 from mediagen.core.resources import SCHEMAS_DIR
@@ -53,6 +54,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "output_dir": ("MEDIAGEN_OUTPUT_DIR",),
     "poll_first_s": ("MEDIAGEN_POLL_FIRST_S",),
     "poll_interval_s": ("MEDIAGEN_POLL_INTERVAL_S",),
+    "progress_interval_s": ("MEDIAGEN_PROGRESS_INTERVAL_S",),   # seconds between repeated progress lines (no TTY)
 }
 
 # Variables the process reads by name rather than as settings (declared here too, so this module lists
@@ -99,6 +101,7 @@ CODE_DEFAULTS: dict[str, Any] = {
     "cliproxy_url": "http://127.0.0.1:8317",
     "cliproxy_api_key": "ccs-internal-managed",
     "retries": 4,
+    "progress_interval_s": DEFAULT_PROGRESS_INTERVAL_S,
 }
 
 SECRET_SETTINGS = frozenset({"api_key", "access_token", "cliproxy_api_key"})
@@ -292,7 +295,7 @@ def env_layer(env: Mapping[str, str], warnings: list[str]) -> Layer:
                         "(as Google's SDK does). Unset one to silence this.")
     if "use_vertex" in values:
         values["use_vertex"] = str(values["use_vertex"]).strip().lower() in ("1", "true", "yes", "on")
-    for key in ("max_cost", "poll_first_s", "poll_interval_s"):
+    for key in ("max_cost", "poll_first_s", "poll_interval_s", "progress_interval_s"):
         if key in values:
             values[key] = _number(values[key], sources[key])
     for secret in SECRET_SETTINGS:

@@ -19,7 +19,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2             # bad flags, or a request the catalog says cannot work
     CONFIG = 3            # configuration, credentials, catalog or preset files, missing local tools
     API_REJECTED = 4      # the API refused the request (4xx other than 429)
-    API_FAILED = 5        # server errors, network failures, quota, unreadable replies, after retries
+    API_FAILED = 5        # server errors, network failures, quota, unreadable replies; a local tool failing on a file
     TIMEOUT = 6           # an HTTP timeout
     BLOCKED = 7           # finished, but safety filters (or the model) gave no output
     STILL_RUNNING = 8     # a job is still running; resume it with jobs.py
@@ -35,7 +35,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.USAGE: "usage, or a request the catalog says cannot work (the message names the fix)",
     ExitCode.CONFIG: "configuration, credentials, or a missing local tool (ffmpeg)",
     ExitCode.API_REJECTED: "the API rejected the request (4xx other than 429)",
-    ExitCode.API_FAILED: "API/server failure after the allowed retries (5xx, 429, network, unreadable reply)",
+    ExitCode.API_FAILED: "API/server failure after the allowed retries (5xx, 429, network, unreadable reply), or a "
+                         "local tool (ffmpeg) failing on a file",
     ExitCode.TIMEOUT: "timeout",
     ExitCode.BLOCKED: "blocked by safety filters, or no output",
     ExitCode.STILL_RUNNING: "a job is still running (resume with `jobs.py wait JOB`)",
@@ -187,9 +188,13 @@ class ClientError(ApiError):
 
 
 class AuthError(ClientError):
-    """401/403: the credential is invalid or lacks access."""
+    """401/403 (or a 400 "API key not valid"): the credential is invalid or lacks access.
 
-    type = "auth"
+    The cause is the credential, not the request: exit 3 from every script, as when none is found.
+    """
+
+    type = "credentials"
+    exit_code = ExitCode.CONFIG
 
 
 class NotFoundError(ClientError):
@@ -221,6 +226,13 @@ class RequestTimeout(ApiError):
 
     type = "timeout"
     exit_code = ExitCode.TIMEOUT
+
+
+class LocalToolFailed(MediagenError):
+    """A local tool (ffmpeg, ffprobe) ran but failed on a file; a missing tool is a ``ConfigError``."""
+
+    type = "local_tool_failed"
+    exit_code = ExitCode.API_FAILED
 
 
 class GenerationBlocked(MediagenError):

@@ -1,14 +1,15 @@
 """Writing files atomically: a temporary file in the same folder, then one rename.
 
 A crash never leaves a half-written file under its final name, and readers
-see either the old content or the new one. ``private`` files (ledger, job
-records) are readable by the owner only; others follow the process umask.
+see either the old content or the new one. ``private`` files (job records,
+sessions) are readable by the owner only; others (media, sidecars, pages)
+follow the process umask at the time they are written.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
@@ -21,16 +22,28 @@ def atomic_path(path: Path, *, private: bool = False, suffix: str = ".part") -> 
     For writers that need a path rather than a handle (ffmpeg).
     """
     path = Path(path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = _new_temp(path.parent, f".{path.name}.", suffix, 0o600 if private else 0o666)
     try:
-        if not private:
-            os.chmod(tmp, 0o666 & ~_UMASK)
         yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _new_temp(folder: Path, prefix: str, suffix: str, mode: int) -> Path:
+    """Create an empty file with ``mode`` less the process umask, which the system applies as it creates it.
+
+    (``tempfile.mkstemp`` always makes 0600 files; reading the umask to widen them would mean setting it.)
+    """
+    for _ in range(100):
+        candidate = folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            fd = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0), mode)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return candidate
+    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 @contextmanager
@@ -51,13 +64,3 @@ def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False) -> str
 def atomic_write_text(path: Path, text: str, *, private: bool = False) -> str:
     """Write UTF-8 ``text`` to ``path`` atomically; return its sha256."""
     return atomic_write_bytes(path, text.encode("utf-8"), private=private)
-
-
-def _read_umask() -> int:
-    # os.umask can only be read by setting it; done once at import, before any worker thread starts.
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
-_UMASK = _read_umask()

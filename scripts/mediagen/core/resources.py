@@ -7,3 +7,13 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 SCHEMAS_DIR = PACKAGE_DIR / "schemas"
 REPO_ROOT = PACKAGE_DIR.parents[1]
 PRESETS_DIR = REPO_ROOT / "presets"
+SCRIPTS_DIR = PACKAGE_DIR.parent
+
+
+def script_command(script: str, *args: str) -> str:
+    """``python3 "<absolute path>/scripts/X.py" ARGS``: a command that works from any folder, for hints.
+
+    ``script`` is the file name (``jobs.py``); the path is quoted so folders with spaces work too.
+    """
+    words = [f'python3 "{SCRIPTS_DIR / script}"', *args]
+    return " ".join(words)

@@ -27,6 +27,7 @@ from mediagen.config.credentials import BackendChoice
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
+from mediagen.core.resources import script_command
 from mediagen.ops import files_api, lro
 from mediagen.ops.batch.planning import BatchItem, ResultsFile
 from mediagen.ops.images import PARAM_KEYS, ImagePlan
@@ -299,9 +300,9 @@ def _still_running(record: BatchJob, waited: float) -> errors.StillRunning:
     job_id = record.job_id
     error = errors.StillRunning(f"batch job {job_id} is still running after waiting {waited:.0f}s",
                                 f"Batch jobs take minutes to hours (at most 24 h). Nothing is lost: "
-                                f"scripts/jobs.py wait {job_id}, or rerun the same batch_gen.py command.",
+                                f"{script_command('jobs.py', 'wait', job_id)}, or rerun the same batch_gen.py command.",
                                 details={"job_id": job_id, "state": record.remote_state or "running",
-                                         "next": f"scripts/jobs.py wait {job_id}"})
+                                         "next": script_command("jobs.py", "wait", job_id)})
     error.partial = {"job_id": job_id, "state": "running", "batch": record.handle}
     return error
 

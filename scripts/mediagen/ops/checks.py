@@ -8,17 +8,43 @@ compared with the catalog (``ops.drift``).
 """
 from __future__ import annotations
 
+import platform
+import sys
 from typing import Any
 
 from mediagen.config.credentials import BackendChoice, choose_backend, classify_key
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
+from mediagen.ops import frames
 from mediagen.ops.drift import Sight, drift_report, summary
 from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
 from mediagen.wire import endpoints
 
 MAX_MODEL_PAGES = 100          # a guard against a listing that never ends, far above Google's model count
+MIN_PYTHON = (3, 10)
+FFMPEG_USERS = "storyboards, video_gen.py --remix and the video skill's frame check"
+
+
+def local_checks(console: Console) -> list[dict[str, Any]]:
+    """This machine's prerequisites: the Python version, and ffmpeg/ffprobe with their versions (free, offline).
+
+    A missing ffmpeg is a warning, not a failure: only the modes in ``FFMPEG_USERS`` need it, and they refuse
+    before spending.
+    """
+    version = platform.python_version()
+    python_ok = sys.version_info[:2] >= MIN_PYTHON
+    checks = [{"name": "python", "ok": python_ok, "version": version, "path": sys.executable,
+               "detail": f"Python {version}" + ("" if python_ok else f": mediagen needs {MIN_PYTHON[0]}."
+                                                                 f"{MIN_PYTHON[1]} or newer")}]
+    for tool, found in frames.tool_versions().items():
+        detail = (f"{tool} {found['version'] or '(version unknown)'} at {found['path']}" if found["found"] else
+                  f"not installed: {FFMPEG_USERS} need it. {frames.INSTALL_HINT}")
+        checks.append({"name": tool, "ok": found["found"], "version": found["version"], "path": found["path"],
+                       "detail": detail})
+        if not found["found"]:
+            console.warn(f"{tool} is not installed: {FFMPEG_USERS} need it. {frames.INSTALL_HINT}")
+    return checks
 
 
 def check_setup(settings: Settings, transport: Transport, load_catalog: Any, console: Console, *,

@@ -2,10 +2,16 @@
 
 Every ``*.json`` file under the folder that is a sidecar (a JSON object whose
 ``file`` names a media file next to it, with the same stem) becomes a card:
-thumbnail (``<img>``, or ``<video preload="metadata">`` without a poster),
+thumbnail (``<img>``, or ``<video preload="metadata">`` with a poster frame),
 prompt, model, kind, size, cost and date. Sidecars come from image_gen,
-video_gen and batch_gen alike. Paths are relative to the HTML file, so the
-folder can be moved or zipped with it.
+video_gen and batch_gen alike; a storyboard folder's ``manifest.json`` adds
+its stitched film. Paths are relative to the HTML file, so the folder can be
+moved or zipped with it; a file on another drive (Windows), which no relative
+path reaches, is linked by its ``file://`` URI.
+
+Poster frames are cut with ffmpeg into ``gallery-posters/`` next to the page
+and reused while the video is unchanged; without ffmpeg the cards simply have
+no poster.
 
 Filters (model, kind, text) are plain inline JavaScript; they can be preset
 from the URL: ``gallery.html#kind=video&model=veo-3.1&q=fox`` (or ``?``
@@ -13,19 +19,24 @@ query parameters). The page also works with JavaScript off (no filtering).
 """
 from __future__ import annotations
 
+import concurrent.futures
+import hashlib
 import html
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
 from mediagen.core import errors
-from mediagen.core.files import atomic_write_text
+from mediagen.core.files import atomic_path, atomic_write_text
+from mediagen.ops import frames
 from mediagen.ops.output import sidecar_path
 
 GALLERY_NAME = "gallery.html"
+POSTERS_DIR = "gallery-posters"
+FILM_MANIFEST = "manifest.json"          # a storyboard folder's record (ops.storyboard.manifest)
 MAX_SIDECAR_BYTES = 4 * 1024 * 1024
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".webm", ".m4v"})
 SKIP_DIRS = frozenset({".git", "__pycache__", "node_modules"})
@@ -45,10 +56,17 @@ class GalleryItem:
     height: int | None
     duration_s: float | None
     backend: str
+    role: str = ""                       # "film": a storyboard's stitched film
+    poster: Path | None = None
 
     def describe(self, base: Path) -> dict[str, Any]:
-        return {"file": relative(self.media, base), "kind": self.kind, "prompt": self.prompt, "model": self.model,
-                "cost_usd": self.cost_usd, "created": self.created, "width": self.width, "height": self.height}
+        doc = {"file": relative(self.media, base), "kind": self.kind, "prompt": self.prompt, "model": self.model,
+               "cost_usd": self.cost_usd, "created": self.created, "width": self.width, "height": self.height}
+        if self.kind == "video":
+            doc["poster"] = relative(self.poster, base) if self.poster else None
+        if self.role:
+            doc["role"] = self.role
+        return doc
 
 
 def scan(folder: Path) -> list[GalleryItem]:
@@ -70,6 +88,8 @@ def scan(folder: Path) -> list[GalleryItem]:
 
 def _item(path: Path) -> GalleryItem | None:
     doc = _read(path)
+    if doc is not None and path.name == FILM_MANIFEST:
+        return _film(path, doc)
     if doc is None or not isinstance(doc.get("file"), str):
         return None
     media = path.parent / doc["file"]
@@ -80,6 +100,24 @@ def _item(path: Path) -> GalleryItem | None:
                        created=str(doc.get("created") or ""), width=_int(doc.get("width")),
                        height=_int(doc.get("height")), duration_s=_float(doc.get("duration_s")),
                        backend=_backend(doc.get("backend")))
+
+
+def _film(path: Path, doc: dict[str, Any]) -> GalleryItem | None:
+    """The stitched film a storyboard's manifest records (None until one was made)."""
+    final = doc.get("final")
+    if not isinstance(final, dict) or not isinstance(final.get("file"), str):
+        return None
+    media = path.parent / final["file"]
+    if media.parent != path.parent or not media.is_file():
+        return None
+    shots = [s for s in doc.get("shots") or [] if isinstance(s, dict)]
+    models = sorted({str(s["model"]) for s in shots if s.get("model")})
+    return GalleryItem(media=media, kind="video", prompt=f"{doc.get('title') or path.parent.name}: the film "
+                                                         f"({len(shots)} shots)",
+                       model=models[0] if len(models) == 1 else "storyboard", cost_usd=_cost(doc.get("cost")),
+                       created=str(final.get("stitched") or ""), width=_int(final.get("width")),
+                       height=_int(final.get("height")), duration_s=_float(final.get("duration_s")),
+                       backend=_backend(doc.get("backend")), role="film")
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -127,8 +165,57 @@ def _float(value: Any) -> float | None:
 
 
 def relative(media: Path, base: Path) -> str:
-    """The media path relative to the HTML file's folder, as a URL path."""
-    return quote(Path(os.path.relpath(media.resolve(), base.resolve())).as_posix())
+    """How the page at ``base`` (its folder) links ``media``: see ``href``."""
+    return href(media.resolve(), base.resolve())
+
+
+def href(media: PurePath, base: PurePath) -> str:
+    """A URL path from folder ``base`` to ``media`` (both absolute), or ``media``'s ``file://`` URI when no
+    relative path exists: on Windows across drives, where ``os.path.relpath`` raises."""
+    fold = str.lower if isinstance(media, PureWindowsPath) else str     # Windows paths ignore case
+    if fold(media.anchor) != fold(base.anchor):
+        return media.as_uri()
+    common = 0
+    for ours, theirs in zip(media.parts, base.parts):
+        if fold(ours) != fold(theirs):
+            break
+        common += 1
+    steps = [".."] * (len(base.parts) - common) + list(media.parts[common:])
+    return quote("/".join(steps))
+
+
+# -- poster frames ------------------------------------------------------------------------------
+
+def add_posters(items: list[GalleryItem], cache: Path) -> dict[str, Any]:
+    """A poster frame for every video, cut with ffmpeg into ``cache`` (reused while the video is unchanged)."""
+    videos = [item for item in items if item.kind == "video"]
+    if not videos:
+        return {"count": 0}
+    if "ffmpeg" in frames.missing_tools():
+        return {"count": 0, "skipped": "ffmpeg is not installed: videos are shown without poster frames"}
+    cache.mkdir(parents=True, exist_ok=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:     # ffmpeg start-up dominates: overlap
+        posters = list(pool.map(lambda item: poster_for(item.media, cache), videos))
+    for item, poster in zip(videos, posters, strict=True):
+        item.poster = poster
+    return {"count": sum(1 for p in posters if p), "folder": str(cache.resolve())}
+
+
+def poster_for(video: Path, cache: Path) -> Path | None:
+    """The cached poster of ``video`` (a frame 1 s in, or the first), made when missing; None when ffmpeg fails."""
+    info = video.stat()
+    key = hashlib.sha256(f"{video.resolve()}|{info.st_size}|{info.st_mtime_ns}".encode()).hexdigest()[:16]
+    dest = cache / f"{video.stem[:40]}-{key}.jpg"
+    if dest.is_file() and dest.stat().st_size:
+        return dest
+    for at in (1.0, 0.0):
+        try:
+            with atomic_path(dest, suffix=".jpg") as tmp:
+                frames.extract_frame(video, at, tmp)
+            return dest
+        except errors.MediagenError:
+            continue
+    return None
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -141,11 +228,13 @@ def write_gallery(folder: Path, output: Path | None = None, *, title: str | None
     if target.is_dir():
         target = target / GALLERY_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
+    posters = add_posters(items, target.parent / POSTERS_DIR)
     page = render(items, target.parent, title or f"mediagen gallery: {folder.resolve().name}")
     atomic_write_text(target, page)
     return {"path": str(target.resolve()), "items": [i.describe(target.parent) for i in items],
             "counts": {"items": len(items), "images": sum(i.kind == "image" for i in items),
-                       "videos": sum(i.kind == "video" for i in items)}}
+                       "videos": sum(i.kind == "video" for i in items)},
+            "films": sum(i.role == "film" for i in items), "posters": posters}
 
 
 def render(items: list[GalleryItem], base: Path, title: str) -> str:
@@ -162,7 +251,8 @@ def render(items: list[GalleryItem], base: Path, title: str) -> str:
 def _card(item: GalleryItem, base: Path) -> str:
     src = relative(item.media, base)
     if item.kind == "video":
-        thumb = (f'<video src="{_attr(src)}" preload="metadata" controls muted playsinline '
+        poster = f' poster="{_attr(relative(item.poster, base))}"' if item.poster else ""
+        thumb = (f'<video src="{_attr(src)}"{poster} preload="metadata" controls muted playsinline '
                  f'aria-label="{_attr(item.prompt)}"></video>')
     else:
         thumb = f'<a href="{_attr(src)}"><img src="{_attr(src)}" loading="lazy" alt="{_attr(item.prompt)}"></a>'
@@ -170,12 +260,13 @@ def _card(item: GalleryItem, base: Path) -> str:
     if item.duration_s:
         size = f"{size} {item.duration_s:g}s".strip()
     cost = f"${item.cost_usd:.4f}" if item.cost_usd is not None else "unpriced"
-    search = " ".join([item.prompt, item.model, item.media.name, item.kind, item.backend]).lower()
+    badge = ' <span class="film">film</span>' if item.role == "film" else ""
+    search = " ".join([item.prompt, item.model, item.media.name, item.kind, item.backend, item.role]).lower()
     return (f'<article class="card" data-kind="{_attr(item.kind)}" data-model="{_attr(item.model)}" '
             f'data-text="{_attr(search)}">\n  <div class="thumb">{thumb}</div>\n'
             f'  <div class="meta"><p class="prompt">{_text(item.prompt) or "<em>(no prompt)</em>"}</p>\n'
             f'  <p class="facts"><span class="model">{_text(item.model)}</span> <span class="kind">{item.kind}</span>'
-            f' <span class="size">{_text(size)}</span> <span class="cost">{cost}</span></p>\n'
+            f'{badge} <span class="size">{_text(size)}</span> <span class="cost">{cost}</span></p>\n'
             f'  <p class="file"><a href="{_attr(src)}">{_text(item.media.name)}</a> '
             f'<time>{_text(item.created[:19].replace("T", " "))}</time></p></div>\n</article>')
 
@@ -207,7 +298,7 @@ main { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr
 .meta { padding: 8px 10px; font-size: 12px; }
 .prompt { margin: 0 0 6px; font-size: 13px; line-height: 1.35; max-height: 5.4em; overflow: auto; }
 .facts span { display: inline-block; background: #eef; border-radius: 4px; padding: 1px 5px; margin: 0 3px 3px 0; }
-.facts .kind { background: #efe; } .facts .cost { background: #fee; }
+.facts .kind { background: #efe; } .facts .cost { background: #fee; } .facts .film { background: #ffd; }
 .file { margin: 4px 0 0; color: #666; word-break: break-all; } .file time { float: right; }
 .empty { padding: 24px; }
 """

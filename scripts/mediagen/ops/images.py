@@ -21,12 +21,13 @@ from mediagen.config.credentials import BackendChoice, choose_backend
 from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
+from mediagen.core.resources import script_command
 from mediagen.ops.inputs import load_image
 from mediagen.wire.common import MediaInput
 from mediagen.ops.ledger import describe_cost, ledger_for
 from mediagen.ops.output import OutputPlan, Sidecar, release, write_sidecar
-from mediagen.ops.payloads import save_payload
 from mediagen.ops.targets import model_method_url, resolve_model
+from mediagen.ops.transcode import save_as, wanted_type
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import cliproxy as cliproxy_wire
 from mediagen.wire import gemini as gemini_wire
@@ -89,7 +90,7 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     """
     choice = choose_backend(settings, kind="image", require_credential=not estimate_only)
     load_inputs = load_inputs and not estimate_only
-    console.info(f"backend {choice.backend}: {choice.reason}")
+    console.info_once(f"backend {choice.backend}: {choice.reason}")
     if preset is not None:
         settings = settings.with_layers([Layer(f"preset:{preset.name}", preset.values_for(choice.backend))])
     model_name = settings.get("model") or catalog.default_model("image", choice.backend)
@@ -104,8 +105,8 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     total = request["count"]
     if total > MAX_COUNT:
         raise errors.UsageError(f"--count {total} is more than {MAX_COUNT} images in one run",
-                                "Use scripts/batch_gen.py for large runs (resumable, and 50% cheaper through "
-                                "the Batch API where the model allows it).")
+                                f"Use {script_command('batch_gen.py')} for large runs (resumable, and 50% cheaper "
+                                "through the Batch API where the model allows it).")
     per_call = _per_call_limit(resolution.model, choice.backend, surface)
     # The catalog's count is per API call; --count is the total, split into calls below.
     catalog.enforce({**request, "count": min(total, per_call)}, console.warn)
@@ -313,9 +314,10 @@ def _save_all(plan: ImagePlan, results: list[CallResult], console: Console,
             continue
         for payload in result.outcome.media:
             counter += 1
-            path = plan.output.reserve(payload.mime_type, counter if numbered else None)
+            wanted = wanted_type(plan.output.requested_suffix)        # -o NAME.jpg keeps its format
+            path = plan.output.reserve(wanted or payload.mime_type, counter if numbered else None)
             try:
-                info = save_payload(payload, path)
+                info = save_as(payload, path, wanted, console.warn)
             except BaseException:
                 release([path])
                 raise

@@ -26,6 +26,7 @@ from mediagen.core import errors
 from mediagen.core.files import atomic_write_text
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
+from mediagen.core.resources import script_command
 from mediagen.ops.records import Record
 
 TERMINAL_STATES = frozenset({"succeeded", "failed", "blocked", "cancelled"})
@@ -125,7 +126,8 @@ class JobStore:
     def path(self, job_id: str) -> Path:
         """The record file of ``job_id`` (ids with path separators are refused)."""
         if not job_id or any(c in job_id for c in "/\\") or job_id.startswith("."):
-            raise errors.UsageError(f"not a job id: {job_id!r}", "Run scripts/jobs.py list to see job ids.")
+            raise errors.UsageError(f"not a job id: {job_id!r}",
+                                    f"Run {script_command('jobs.py', 'list')} to see job ids.")
         return self.folder / f"{job_id}.json"
 
     @contextmanager
@@ -140,7 +142,7 @@ class JobStore:
                 yield
         except Timeout as exc:
             raise errors.StillRunning(f"job {job_id} is busy in another process",
-                                      f"Try scripts/jobs.py status {job_id} later.") from exc
+                                      f"Try {script_command('jobs.py', 'status', job_id)} later.") from exc
 
     def create(self, record: J) -> J:
         """Write a new record (its ``job_id`` must be unused); the creation time leads the file."""
@@ -159,12 +161,13 @@ class JobStore:
             record = job_from_json(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError as exc:
             raise errors.UsageError(f"no job {job_id} in {self.folder}",
-                                    "Run scripts/jobs.py list (or set MEDIAGEN_JOB_STORE to the right store).") from exc
+                                    f"Run {script_command('jobs.py', 'list')} (or set MEDIAGEN_JOB_STORE to the right "
+                                    "store).") from exc
         except (ValueError, TypeError, AttributeError) as exc:
             raise errors.ConfigError(f"job record {path} is damaged: {exc}", "Inspect or delete the file.") from exc
         if not isinstance(record, expected):
             raise errors.UsageError(f"job {job_id} is a {record.kind} job, not a {expected.__name__} record",
-                                    f"Check it with scripts/jobs.py status {job_id}.")
+                                    f"Check it with {script_command('jobs.py', 'status', job_id)}.")
         return record
 
     def update(self, job_id: str, **changes: Any) -> JobRecord:

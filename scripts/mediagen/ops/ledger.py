@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, TextIO
 
 from mediagen.config.settings import Settings
 from mediagen.core.console import Console
@@ -45,7 +46,7 @@ class Ledger:
         line = json.dumps(redact(record), ensure_ascii=False, sort_keys=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.path) + ".lock", timeout=30):
-            with open(self.path, "a", encoding="utf-8") as handle:
+            with open_private_append(self.path) as handle:
                 handle.write(line + "\n")
         return record
 
@@ -97,6 +98,12 @@ def warn_over_cap(actual: float, max_cost: float, what: str) -> str:
     return (f"OVER CAP: the actual cost ${actual:.4f} of {what} is over the max cost ${max_cost:.4f}; Google "
             "billed more than the catalog's worst case. The ledger line says over_cap; correct the price with "
             "$MEDIAGEN_CATALOG_OVERRIDE (README: Spending safely)")
+
+
+def open_private_append(path: Path) -> TextIO:
+    """Open ``path`` for appending text, creating it readable by the owner only (it names prompts and costs)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 def describe_cost(estimate: Any) -> str:

@@ -21,6 +21,7 @@ from mediagen.config.credentials import BackendChoice
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
+from mediagen.core.resources import script_command
 from mediagen.ops import frames, gcs, lro
 from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, VideoJob, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger, describe_cost
@@ -176,7 +177,7 @@ def _reporter(console: Console, clock: lro.Clock) -> Callable[[VideoJob, PollRes
 
 def _resumable(exc: errors.MediagenError, job_id: str) -> errors.MediagenError:
     """A poll failed after its retries: the job itself is safe, so say how to pick it up again."""
-    exc.hint = (f"The job is recorded and was not resent; resume it with scripts/jobs.py wait {job_id} "
+    exc.hint = (f"The job is recorded and was not resent; resume it with {script_command('jobs.py', 'wait', job_id)} "
                 f"once this is fixed. {exc.hint}").strip()
     exc.for_job(job_id)
     return exc
@@ -196,10 +197,10 @@ def _require_handle(record: VideoJob) -> None:
 def _still_running(record: VideoJob, waited: float) -> errors.StillRunning:
     job_id = record.job_id
     error = errors.StillRunning(f"job {job_id} is still running after waiting {waited:.0f}s",
-                                f"Nothing is lost: resume with scripts/jobs.py wait {job_id} "
+                                f"Nothing is lost: resume with {script_command('jobs.py', 'wait', job_id)} "
                                 "(it never sends a new create request).",
                                 details={"job_id": job_id, "state": record.remote_state or "running",
-                                         "next": f"scripts/jobs.py wait {job_id}"})
+                                         "next": script_command("jobs.py", "wait", job_id)})
     error.partial = {"job_id": job_id, "state": "running"}
     return error
 

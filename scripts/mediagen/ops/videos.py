@@ -119,7 +119,7 @@ def plan_video(prompt: str, base: Settings, catalog: Any, console: Console, *, p
     pre = base.with_layers([source_layer]) if source_layer else base
     choice = choose_backend(pre, kind="video", require_credential=not estimate_only)
     load_inputs = load_inputs and not estimate_only
-    console.info(f"backend {choice.backend}: {choice.reason}")
+    console.info_once(f"backend {choice.backend}: {choice.reason}")
     layers = [Layer(f"preset:{preset.name}", preset.values_for(choice.backend))] if preset else []
     settings = base.with_layers(layers + ([source_layer] if source_layer else []))
     settings = settings.with_defaults({"model": catalog.default_model("video", choice.backend),
@@ -301,12 +301,7 @@ def _load_inputs(plan: VideoPlan, transport: Transport | None, console: Console)
     s, vertex = plan.settings, plan.choice.backend == "vertex"
     inputs = VideoInputs()
     if s.get("remix"):
-        first, last = _remix_frames(s)
-        inputs.image = load_image(str(first), allow_gcs=False)
-        inputs.image.notes.append(f"frame extracted from {s['remix']}")
-        if last is not None:
-            inputs.last_frame = load_image(str(last), allow_gcs=False)
-            inputs.last_frame.notes.append(f"frame extracted from {s['remix']}")
+        _load_remix(s, inputs)
     if s.get("image"):
         inputs.image = load_image(s["image"], transport=transport, allow_gcs=vertex)
     if s.get("last_frame"):
@@ -336,7 +331,18 @@ def parse_reference(spec: str) -> tuple[str, str]:
     return spec, "asset"
 
 
-def _remix_frames(s: Settings) -> tuple[Path, Path | None]:
+def _load_remix(s: Settings, inputs: VideoInputs) -> None:
+    """The first (and last) frame cut from the ``--remix`` clip, read into memory; the temp folder always goes."""
+    with tempfile.TemporaryDirectory(prefix="mediagen-remix-") as work:
+        first, last = _remix_frames(s, Path(work))
+        inputs.image = load_image(str(first), allow_gcs=False)
+        inputs.image.notes.append(f"frame extracted from {s['remix']}")
+        if last is not None:
+            inputs.last_frame = load_image(str(last), allow_gcs=False)
+            inputs.last_frame.notes.append(f"frame extracted from {s['remix']}")
+
+
+def _remix_frames(s: Settings, folder: Path) -> tuple[Path, Path | None]:
     clip = Path(s["remix"])
     if not clip.is_file():
         raise errors.UsageError(f"--remix {clip}: file not found", "Pass a local video file.")
@@ -347,7 +353,6 @@ def _remix_frames(s: Settings) -> tuple[Path, Path | None]:
     if not 0 <= start < end <= length + 0.05:
         raise errors.UsageError(f"remix range {start:.2f}-{end:.2f}s is outside the clip (0-{length:.2f}s)",
                                 "Pick --remix-start/--remix-end inside the clip.")
-    folder = Path(tempfile.mkdtemp(prefix="mediagen-remix-"))
     first = frames.extract_frame(clip, start, folder / "first.png")
     last = None
     if s.get("remix_last_frame"):

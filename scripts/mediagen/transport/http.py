@@ -30,6 +30,7 @@ from urllib3.exceptions import NewConnectionError
 from mediagen import __version__
 from mediagen.core import errors
 from mediagen.core.redaction import redact_headers, redact_text
+from mediagen.core.resources import script_command
 from mediagen.transport.http_errors import ErrorBody, error_for_status, parse_error_body
 
 CONNECT_TIMEOUT_S = 10.0
@@ -227,8 +228,9 @@ class Transport:
                     urllib3.exceptions.HTTPError, errors.NetworkError) as exc:
                 resumed += 1
                 if resumed > max_resumes:
+                    retry = script_command("jobs.py", "download", "JOB_ID")
                     raise errors.NetworkError(f"download kept failing: {redact_text(str(exc))}",
-                                              "Retry later with scripts/jobs.py download JOB_ID.") from exc
+                                              f"Retry later with {retry}.") from exc
                 self.sleep(self.retry.backoff(resumed))
         os.replace(tmp, dest)
         return DownloadResult(dest, written, digest.hexdigest(), content_type, resumed)
@@ -407,8 +409,8 @@ class _Retryable(Exception):
 
 _NET_HINT = "Check the network and the base URL settings (see --show-defaults); the request can be retried."
 _BILLABLE_TIMEOUT_HINT = ("The request was sent but no answer came back in time. It was NOT retried, because "
-                          "Google may still generate and bill it. Check scripts/jobs.py list and the ledger "
-                          "before trying again.")
+                          f"Google may still generate and bill it. Check {script_command('jobs.py', 'list')} and "
+                          "the ledger before trying again.")
 
 
 def _net_message(request: HttpRequest, exc: Exception) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from mediagen.core import errors
 from mediagen.core.redaction import redact, redact_text
+from mediagen.core.resources import script_command
 
 RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
 QUOTA_FAILURE_TYPE = "type.googleapis.com/google.rpc.QuotaFailure"
@@ -94,18 +95,31 @@ def _plain_text(text: str) -> str:
     return " ".join(stripped.split())[:300]
 
 
-_HINTS = {
-    400: "The API rejected a field or value; see details. Run the same command with --dry-run to inspect the request.",
-    401: "The credential was refused. Run scripts/check_api.py to see which credential is used and why.",
-    403: ("The credential lacks access: the API may be disabled, billing may be off, or the key is restricted "
-          "(AQ. keys only work on Vertex). Run scripts/check_api.py."),
-    404: ("Not found: the model may be retired or not served to this credential, or the file expired. "
-          "Run scripts/check_api.py to list the models this credential can see."),
-    429: ("Rate limit or quota exhausted. Wait and retry later, lower --count, or use a project with higher "
-          "quota (https://ai.dev/rate-limit)."),
-    500: ("Google's service failed. A create call is never retried after a 500/504 because it may still be "
-          "billed; check scripts/jobs.py list before trying again."),
-}
+KEY_SOURCES = ("A Gemini API key (AIza...) comes from https://aistudio.google.com/apikey; a Vertex express key (AQ...) "
+               "from the Google Cloud console (APIs & Services > Credentials), with the Vertex AI API enabled; "
+               "CLIProxyAPI takes one of its own api-keys (CLIPROXY_API_KEY).")
+
+
+def _hints() -> dict[int, str]:
+    check = script_command("check_api.py")
+    jobs = script_command("jobs.py", "list")
+    return {
+        400: "The API rejected a field or value; see details. Run the same command with --dry-run to inspect the "
+             "request.",
+        401: f"The credential was refused. {KEY_SOURCES} Then run {check} to see which credential is used and why.",
+        403: ("The credential lacks access: the API may be disabled, billing may be off, or the key is restricted "
+              f"(AQ. keys only work on Vertex; a service account needs roles/aiplatform.user). {KEY_SOURCES} Then run "
+              f"{check}."),
+        404: ("Not found: the model may be retired or not served to this credential, or the file expired. "
+              f"Run {check} to list the models this credential can see."),
+        429: ("Rate limit or quota exhausted. Wait and retry later, lower --count, or use a project with higher "
+              "quota (https://ai.dev/rate-limit)."),
+        500: ("Google's service failed. A create call is never retried after a 500/504 because it may still be "
+              f"billed; check {jobs} before trying again."),
+    }
+
+
+_HINTS = _hints()
 
 
 def error_for_status(status: int, body: ErrorBody, *, method: str | None = None,

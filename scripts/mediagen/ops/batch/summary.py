@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mediagen.core import errors
+from mediagen.core.resources import script_command
 from mediagen.ops.batch.planning import BatchItem
 
 
@@ -79,7 +80,7 @@ def run_error(document: dict[str, Any], outcomes: list[ItemOutcome]) -> errors.M
         example = jobs[0] if jobs else "JOB"
         error = errors.StillRunning(f"{len(running)} item(s) still running in job(s) {', '.join(jobs)} ({summary})",
                                     f"Nothing is lost: run the same command again (it resumes them from {results} "
-                                    f"without new create requests), or scripts/jobs.py wait {example}.",
+                                    f"without new create requests), or {script_command('jobs.py', 'wait', example)}.",
                                     details={"job_ids": jobs})
     elif failed:
         error = _failure_error(failed, summary, results)

@@ -22,7 +22,8 @@ from mediagen.ops.images import ImagePlan, plan_images
 from mediagen.ops.output import slug
 from mediagen.ops.storyboard.layers import image_settings, inherited, shot_settings, top_layers
 from mediagen.ops.storyboard.manifest import RESUMABLE, STOPPED, Manifest
-from mediagen.ops.storyboard.shotlist import Reference, Shot, ShotList, compose_prompt, load_shotlist
+from mediagen.ops.storyboard.shotlist import (KEYFRAME_FIELDS, Reference, Shot, ShotList, compose_prompt,
+                                             in_shotlist_terms, load_shotlist)
 from mediagen.ops.videos import DEFAULT_OUTPUT_DIR, VideoPlan, plan_video
 from mediagen.transport.http import Transport
 
@@ -171,9 +172,14 @@ class Storyboard:
         """The shot's keyframe still to make, priced (None when it has none or it is made)."""
         if not shot.keyframe or self.keyframe_done(shot):
             return None
-        return plan_images(compose_prompt(self.shotlist.style, shot.keyframe),
-                           image_settings(self.bases.image, self.shotlist, plan.settings["aspect_ratio"]),
-                           self.catalog, self.console, estimate_only=True)
+        try:
+            return plan_images(compose_prompt(self.shotlist.style, shot.keyframe),
+                               image_settings(self.bases.image, self.shotlist, plan.settings["aspect_ratio"]),
+                               self.catalog, self.console, estimate_only=True)
+        except errors.MediagenError as exc:
+            exc.message = f"shot {shot.index} ({shot.id}) keyframe: {exc.message}"
+            in_shotlist_terms(exc, shot, KEYFRAME_FIELDS)
+            raise
 
     def _plan_video(self, shot: Shot, settings: Settings) -> VideoPlan:
         try:
@@ -181,6 +187,7 @@ class Storyboard:
                               estimate_only=True)
         except errors.MediagenError as exc:
             exc.message = f"shot {shot.index} ({shot.id}): {exc.message}"
+            in_shotlist_terms(exc, shot)
             raise
 
     def _check_extension(self, shot: Shot, plan: VideoPlan, source_seconds: float) -> None:
@@ -188,10 +195,12 @@ class Storyboard:
         problems = self.catalog.validate({**plan.request, "source_seconds": source_seconds})
         fatal = [p for p in problems if getattr(p, "severity", "error") == "error"]
         if fatal:
-            raise errors.ValidationError(f"shot {shot.index} ({shot.id}): {fatal[0].message}",
-                                         "; ".join(p.fix for p in fatal if p.fix) +
-                                         " (or make the shot a 'continue' instead of an 'extend')",
-                                         problems=fatal)
+            error = errors.ValidationError(f"shot {shot.index} ({shot.id}): {fatal[0].message}",
+                                           "; ".join(p.fix for p in fatal if p.fix) +
+                                           " (or make the shot a 'continue' instead of an 'extend')",
+                                           problems=fatal)
+            in_shotlist_terms(error, shot)
+            raise error
 
     def reference_specs(self, shot: Shot) -> list[str]:
         """``PATH:kind`` for each reference a shot names (generated ones at their place in the folder)."""

@@ -29,6 +29,7 @@ from typing import Any, Callable
 from mediagen.config.credentials import choose_backend
 from mediagen.config.settings import Settings
 from mediagen.core import errors
+from mediagen.core.resources import script_command
 from mediagen.ops import frames
 from mediagen.ops.images import plan_images, run_images
 from mediagen.ops.jobstore import JobStore, new_job_id, store_for
@@ -115,7 +116,7 @@ class Runner:
         if shot.index in redo:
             if entry.get("state") in RESUMABLE and entry.get("job_id"):
                 self.console.warn(f"shot {shot.index}: its job {entry['job_id']} may still be running and is "
-                                  f"abandoned (scripts/jobs.py cancel {entry['job_id']} stops it)")
+                                  f"abandoned ({script_command('jobs.py', 'cancel', entry['job_id'])} stops it)")
             entry = _reset(entry)
         entry.update(_static_fields(self.board, estimate))
         return entry

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,13 @@ from mediagen.core.yamlfile import read_yaml
 
 SCHEMA_PATH = SCHEMAS_DIR / "shotlist.schema.json"
 URI_PREFIXES = ("gs://", "http://", "https://", "data:")
+# What a fix phrased as a command-line flag means in a shot list: a field of the shot ("{shot}." is
+# replaced by ``shots[N].``), or a top-level field. Flags storyboard.py takes itself (--backend) stay.
+SHOT_FIELDS = {"--duration": "{shot}.duration", "--resolution": "{shot}.resolution", "--model": "{shot}.model",
+               "--preset": "{shot}.preset", "--image": "{shot}.image", "--reference-image": "{shot}.references",
+               "--extend-video": "{shot}.transition: extend", "--aspect-ratio": "aspect_ratio"}
+KEYFRAME_FIELDS = {"--model": "image_model", "--aspect-ratio": "aspect_ratio", "--preset": "preset"}
+_FLAG = re.compile(r"(--[a-z][a-z-]*)(?:[ =]((?!--|(?:with|or|and|to|for|in|on)\b)[\w.:/+-]+))?")
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,29 @@ class ShotList:
                "references": refs, "preset": shot.preset, "model": shot.model, "resolution": shot.resolution,
                "top": self.top, "image_model": self.image_model}
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
+def in_shotlist_terms(exc: errors.MediagenError, shot: Shot, fields: dict[str, str] | None = None) -> None:
+    """Say a shot's problem in the shot list's words: ``--duration 8`` becomes ``shots[1].duration: 8``.
+
+    Changes the message, the hint and the fixes in ``details`` in place (``shots[N]`` counts from 0, as YAML
+    paths and the schema errors do).
+    """
+    table = {flag: name.replace("{shot}", f"shots[{shot.index - 1}]") for flag, name in
+             (fields or SHOT_FIELDS).items()}
+
+    def field(match: re.Match[str]) -> str:
+        name = table.get(match.group(1))
+        if name is None:
+            return match.group(0)
+        return f"{name}: {match.group(2)}" if match.group(2) and ":" not in name else name
+
+    exc.message = _FLAG.sub(field, exc.message)
+    exc.hint = _FLAG.sub(field, exc.hint)
+    problems = exc.details.get("problems") if isinstance(exc.details, dict) else None
+    for problem in problems if isinstance(problems, list) else []:
+        if isinstance(problem, dict) and isinstance(problem.get("fix"), str):
+            problem["fix"] = _FLAG.sub(field, problem["fix"])
 
 
 def compose_prompt(style: str | None, text: str, camera: str | None = None) -> str:

@@ -13,7 +13,6 @@ never drifts across the joins.
 from __future__ import annotations
 
 import concurrent.futures
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
@@ -60,13 +59,14 @@ class ClipInfo:
 
 
 def clip_info(path: Path) -> ClipInfo:
-    """Probe ``path``; a file without a video stream is a ``UsageError``."""
+    """Probe ``path``; a file without a video stream is ``LocalToolFailed`` (exit 5, as ffprobe failing on it)."""
     info = frames.probe(path)
     streams = info.get("streams") or []
     video = next((s for s in streams if s.get("codec_type") == "video"), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     if video is None:
-        raise errors.UsageError(f"{path} has no video stream", "Regenerate the shot (storyboard.py --redo N).")
+        raise errors.LocalToolFailed(f"ffprobe finds no video stream in {path}",
+                                     "Regenerate the shot (storyboard.py --redo N).")
     duration = float(video.get("duration") or (info.get("format") or {}).get("duration") or 0.0)
     return ClipInfo(path=Path(path), duration=duration, width=int(video["width"]), height=int(video["height"]),
                     fps=_fps(video), video_codec=str(video.get("codec_name")), pix_fmt=str(video.get("pix_fmt")),
@@ -164,14 +164,14 @@ def _even(value: int) -> int:
     return value + (value % 2)
 
 
-class StitchError(errors.UsageError):
-    """ffmpeg could not join the clips (a damaged or unreadable shot file)."""
+class StitchError(errors.LocalToolFailed):
+    """ffmpeg could not join the clips (a damaged or unreadable shot file): exit 5, as any local tool failure."""
 
     type = "stitch_failed"
 
 
 def _run(command: list[str]) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = frames.run_tool(command)
     if done.returncode != 0:
         raise StitchError(f"ffmpeg could not join the clips: {done.stderr.strip()[-400:]}",
                           "Check that every shot file plays (ffprobe FILE); regenerate a broken one "
