@@ -33,7 +33,6 @@ def creates(fake) -> list:
 
 # -- before paying ---------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 12: check before paying, rescue what was paid for")
 @pytest.mark.parametrize("case", ["image output", "image ledger", "video output", "video job store",
                                   "video ledger"])
 def test_unwritable_paths_are_refused_before_paying(run, fake, env, tmp_path, case) -> None:
@@ -52,7 +51,6 @@ def test_unwritable_paths_are_refused_before_paying(run, fake, env, tmp_path, ca
     assert not creates(fake)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: check before paying, rescue what was paid for")
 def test_wrong_kind_paths_exit_3_naming_the_path(run, fake, env, tmp_path) -> None:
     folder = tmp_path / "ledger-folder"
     folder.mkdir()
@@ -86,7 +84,6 @@ def swap_for_a_file_during_the_create(fake, folder: Path) -> threading.Thread:
     return thread
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: check before paying, rescue what was paid for")
 def test_a_paid_image_that_cannot_be_written_is_rescued(run, fake, env, tmp_path) -> None:
     out = tmp_path / "out"
     swapper = swap_for_a_file_during_the_create(fake, out)
@@ -107,7 +104,6 @@ def test_a_paid_image_that_cannot_be_written_is_rescued(run, fake, env, tmp_path
     assert len(creates(fake)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: check before paying, rescue what was paid for")
 def test_a_full_disk_loses_the_image_but_says_so_and_bills_the_ledger(fake, env, tmp_path) -> None:
     fake.config.image_noise = True
     fake.config.image_pixels_override = (400, 400)          # ~480 KB: past the 64 KB "disk"
@@ -124,7 +120,6 @@ def test_a_full_disk_loses_the_image_but_says_so_and_bills_the_ledger(fake, env,
     assert len(creates(fake)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: check before paying, rescue what was paid for")
 def test_a_video_download_onto_a_full_disk_exits_10_and_resumes(run, fake, env, tmp_path) -> None:
     env = veo_env(env, fake, tmp_path)
     out = tmp_path / "videos"

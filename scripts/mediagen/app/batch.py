@@ -23,6 +23,7 @@ from mediagen.core import errors
 from mediagen.ops import batch, batch_api
 from mediagen.ops.jobstore import BatchJob, store_for
 from mediagen.ops.ledger import ledger_for
+from mediagen.ops.preflight import check_before_paying
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, RetryPolicy
 from mediagen.transport.limiter import AdaptiveLimiter
@@ -215,6 +216,7 @@ def _run(request: BatchRequest, ctx: Context, plan: batch.BatchPlan, selection: 
          results: batch.ResultsFile, store: Any, catalog: Any, cost: dict[str, Any]) -> dict[str, Any]:
     settings = plan.items[0].plan.settings
     ledger = ledger_for(settings)
+    check_before_paying(output=plan.output_dir, store=store.folder, ledger=ledger.path)
     transport = make_transport(settings, ctx.console)
     outcomes = [batch.previous_outcome(item) for item in selection.done]
     job_ids = list(batch_jobs) + list(video_jobs)

@@ -34,6 +34,7 @@ from mediagen.ops.jobstore import TERMINAL_STATES, BatchJob, JobStore, new_job_i
 from mediagen.ops.ledger import Ledger
 from mediagen.ops.output import OutputPlan, Sidecar, release, write_sidecar
 from mediagen.ops.payloads import save_payload
+from mediagen.ops.preflight import check_before_paying
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import batch as batch_wire
@@ -113,6 +114,8 @@ def submit(items: list[BatchItem], catalog: Any, *, store: JobStore, ledger: Led
     job_id = new_job_id("imgb")
     entries = [(key, body) for item in items for key, body in request_entries(item)]
     mode = _input_mode(entries, options)
+    folders = {OutputPlan(i.output_target, i.output_target, i.prompt, "image").folder for i in items}
+    check_before_paying(store=store.folder, ledger=ledger.path, others=(results.path.parent, *sorted(folders)))
     for item in items:            # before the record: a rerun then finds the job (or knows nothing was sent)
         results.append(item.entry("submitting", job_id=job_id, via="batch-api"))
     record = store.create(_record(job_id, items, catalog, mode, results.path, options.source))

@@ -23,7 +23,7 @@ from typing import Any, Iterator, Mapping, TypeVar
 
 from mediagen.config.settings import Settings
 from mediagen.core import errors
-from mediagen.core.files import atomic_write_text
+from mediagen.core.files import atomic_write_text, describe_os_error
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
 from mediagen.ops.records import Record
@@ -122,6 +122,13 @@ class JobStore:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
 
+    def check_folder(self) -> None:
+        """Refuse (exit 3, the path named) a job store that is a regular file rather than a folder."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise errors.ConfigError(f"the job store {self.folder} is a regular file, not a folder",
+                                     "Point the job_store setting (MEDIAGEN_JOB_STORE) at a folder, or move the file "
+                                     "away.", details={"path": str(self.folder)})
+
     def path(self, job_id: str) -> Path:
         """The record file of ``job_id`` (ids with path separators are refused)."""
         if not job_id or any(c in job_id for c in "/\\") or job_id.startswith("."):
@@ -155,11 +162,15 @@ class JobStore:
     def get(self, job_id: str, expected: type[J] = JobRecord) -> J:
         """The record, or ``UsageError`` naming how to list jobs (or saying it is not an ``expected`` job)."""
         path = self.path(job_id)
+        self.check_folder()
         try:
             record = job_from_json(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError as exc:
             raise errors.UsageError(f"no job {job_id} in {self.folder}",
                                     "Run scripts/jobs.py list (or set MEDIAGEN_JOB_STORE to the right store).") from exc
+        except OSError as exc:
+            raise errors.ConfigError(f"cannot read the job record {path}: {describe_os_error(exc)}",
+                                     "Check the job store folder (MEDIAGEN_JOB_STORE).") from exc
         except (ValueError, TypeError, AttributeError) as exc:
             raise errors.ConfigError(f"job record {path} is damaged: {exc}", "Inspect or delete the file.") from exc
         if not isinstance(record, expected):
@@ -179,6 +190,7 @@ class JobStore:
 
     def list(self, state: str | None = None) -> list[JobRecord]:
         """Every readable record, newest first (optionally only one state, or ``active``)."""
+        self.check_folder()
         if not self.folder.is_dir():
             return []
         records = [r for r in map(_read_quietly, self.folder.glob("*.json")) if r is not None]

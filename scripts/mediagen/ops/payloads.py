@@ -37,17 +37,23 @@ def save_payload(payload: MediaPayload, path: Path) -> dict[str, Any]:
         raise errors.GenerationFailed(f"the result is stored remotely ({payload.uri}), not inline",
                                       "Download it from that location.")
     with atomic_output(path) as handle:
-        writer = _HashingWriter(handle)
-        data = payload.data
-        if isinstance(data, str):
-            writer.write(base64.b64decode(data))
-        else:
-            data.decode_to(writer)
+        writer = write_payload(payload, handle)
     info: dict[str, Any] = {"path": str(path), "mime_type": payload.mime_type, "bytes": writer.size,
                             "sha256": writer.digest.hexdigest()}
     if payload.mime_type.startswith("image/"):
         info["width"], info["height"] = _pixel_size(path)
     return info
+
+
+def write_payload(payload: MediaPayload, handle: IO[bytes]) -> _HashingWriter:
+    """Decode an inline payload into ``handle``; the returned writer knows its size and sha256."""
+    writer = _HashingWriter(handle)
+    data = payload.data
+    if isinstance(data, str):
+        writer.write(base64.b64decode(data))
+    elif data is not None:
+        data.decode_to(writer)
+    return writer
 
 
 def _pixel_size(path: Path) -> tuple[int | None, int | None]:

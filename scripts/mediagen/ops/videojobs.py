@@ -32,7 +32,10 @@ from mediagen.ops.output import (
     reserve_unique,
     write_sidecar,
 )
-from mediagen.ops.payloads import save_payload
+from mediagen.core.resources import script_path
+from mediagen.ops.payloads import save_payload, write_payload
+from mediagen.ops.preflight import check_before_paying
+from mediagen.ops.rescue import paid_not_saved, rescue
 from mediagen.ops.providers import (
     OmniProvider,
     PollResult,
@@ -68,6 +71,7 @@ def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transpor
     output = OutputPlan(output_target or plan.settings.get("output"), plan.settings["output_dir"], plan.prompt,
                         "video")
     job_id = job_id or new_job_id()
+    check_before_paying(output=output.folder, store=store.folder, ledger=ledger.path)
     store.create(_record(plan, job_id, output))
     _ledger(ledger, job_id, plan, "submitted")
     console.info(f"job {job_id}: sending the create request ({plan.mode}, {plan.model_id}); "
@@ -225,7 +229,10 @@ def _close_success(record: VideoJob, outcome: Any, store: JobStore, settings: Se
                    choice: BackendChoice, console: Console, ledger: Ledger | None) -> VideoJob:
     job_id = record.job_id
     store.update(job_id, state="downloading")
-    videos = _save_videos(record, outcome.media, settings, transport, choice, console)
+    try:
+        videos = _save_videos(record, outcome.media, settings, transport, choice, console)
+    except _Unsaved as unsaved:
+        raise _not_saved(record, outcome, unsaved, ledger) from unsaved.error
     actual = actual_cost(record, outcome, len(videos))
     for video in videos:
         video["sidecar"] = str(write_sidecar(Path(video["path"]), _sidecar(record, video, outcome, actual,
@@ -299,9 +306,15 @@ def _save_videos(record: VideoJob, media: list[MediaPayload], settings: Settings
     videos = []
     for index, payload in enumerate(media, start=1):
         name = stem if len(media) == 1 else f"{stem}-{index}"
-        path = reserve_unique(folder, name, extension_for(payload.mime_type, ".mp4"))
+        try:
+            path = reserve_unique(folder, name, extension_for(payload.mime_type, ".mp4"))
+        except OSError as exc:
+            raise _Unsaved(folder / name, exc, payload, settings) from exc
         try:
             info = _fetch(payload, path, record, settings, transport, choice)
+        except OSError as exc:
+            release([path])
+            raise _Unsaved(path, exc, payload, settings) from exc
         except BaseException:
             release([path])
             raise
@@ -313,6 +326,39 @@ def _save_videos(record: VideoJob, media: list[MediaPayload], settings: Settings
         console.info(f"saved {path} ({info['bytes']} bytes)")
         videos.append(info)
     return videos
+
+
+class _Unsaved(Exception):
+    """A paid video whose destination failed; inline bytes are rescued on the spot."""
+
+    def __init__(self, target: Path, error: OSError, payload: MediaPayload, settings: Settings) -> None:
+        super().__init__(str(error))
+        self.target = target
+        self.error = error
+        self.remote = payload.uri
+        self.rescued = None
+        if payload.data is not None:
+            self.rescued = rescue(lambda handle: write_payload(payload, handle), target.name, settings.env)
+
+
+def _not_saved(record: VideoJob, outcome: Any, unsaved: _Unsaved, ledger: Ledger | None) -> errors.PaidNotSaved:
+    """Exit 10: the job is paid for and stays resumable; the ledger records what it cost."""
+    job_id = record.job_id
+    actual = actual_cost(record, outcome, len(outcome.media))
+    if ledger is not None:
+        try:
+            ledger.append({"run_id": job_id, "command": "video_gen", "status": "paid_not_saved",
+                           "model": record.model["id"], "backend": record.backend["name"],
+                           "estimate_usd": record.estimate.get("estimate_usd"), "actual_usd": actual,
+                           "rescued": [str(unsaved.rescued)] if unsaved.rescued else []})
+        except OSError:
+            pass            # the error below says everything the line would have
+    recover = (f"When there is space again, run: python3 {script_path('jobs')} download {job_id} (it fetches the "
+               "finished result again: no new generation, no new charge).")
+    error = paid_not_saved("the video", unsaved.target, unsaved.error,
+                           [unsaved.rescued] if unsaved.rescued else [], identity=f"job {job_id}",
+                           recover=recover, remote=unsaved.remote or f"job {job_id}, {record.handle}")
+    return error.for_job(job_id)
 
 
 def _fetch(payload: MediaPayload, path: Path, record: VideoJob, settings: Settings, transport: Transport,
