@@ -61,7 +61,6 @@ def check_possibly_billed(result, *names: str) -> None:
     assert "rerun" not in text.lower() and "retry" not in error["hint"].lower()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: replies validated in wire/")
 @pytest.mark.parametrize("case", list(BAD_REPLIES))
 def test_a_bad_200_to_an_image_create_is_a_possibly_billed_bad_reply(run, fake, omni_env, case) -> None:
     fake.add_fault(service="gemini", path_contains=GENERATE, body=BAD_REPLIES[case])
@@ -72,7 +71,6 @@ def test_a_bad_200_to_an_image_create_is_a_possibly_billed_bad_reply(run, fake, 
     assert len(creates(fake, GENERATE)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: replies validated in wire/")
 def test_a_connection_closed_before_its_content_length_is_possibly_billed(run, fake, omni_env) -> None:
     fake.add_cut(service="gemini", path_contains=GENERATE, after_bytes=120)
     result = run(image_main, "a red fox", env=omni_env)
@@ -81,7 +79,6 @@ def test_a_connection_closed_before_its_content_length_is_possibly_billed(run, f
     assert len(creates(fake, GENERATE)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: replies validated in wire/")
 @pytest.mark.parametrize("fault", [{"status": 500}, {"status": 502}, {"reset": True}])
 def test_an_image_create_that_may_have_started_is_unknown_in_the_ledger(run, fake, omni_env, fault) -> None:
     fake.add_fault(service="gemini", path_contains=GENERATE, **fault)
@@ -92,7 +89,6 @@ def test_an_image_create_that_may_have_started_is_unknown_in_the_ledger(run, fak
     assert len(creates(fake, GENERATE)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: replies validated in wire/")
 def test_a_bad_reply_to_a_video_create_records_the_job_as_unknown(run, fake, omni_env) -> None:
     fake.add_fault(service="gemini", path_contains="/interactions", method="POST", body=b"<html>busy</html>")
     result = run(video_main, "a cat walking", env=omni_env)
@@ -104,7 +100,6 @@ def test_a_bad_reply_to_a_video_create_records_the_job_as_unknown(run, fake, omn
     assert len(creates(fake, "/interactions")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: replies validated in wire/")
 @pytest.mark.parametrize("body", [b"", b'{"id": 5, "status": ["done"]}', b'{"error": {"code": 500}}',
                                   b'{"id": "x", "status": "completed", "steps": [{"type": "model_output", '
                                   b'"content": [{"type": "video", "mime_type": "video/mp4", "data": "%%%"}]}]}'])
@@ -118,7 +113,6 @@ def test_a_bad_reply_to_a_video_poll_names_the_job_and_how_to_resume(run, fake, 
     assert len(creates(fake, "/interactions")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: replies validated in wire/")
 def test_vertex_replies_are_checked_too(run, fake, vertex_env) -> None:
     fake.add_fault(service="vertex", path_contains=":predict", body=b'{"predictions": [{"bytesBase64Encoded": '
                                                                      b'"@@@", "mimeType": "image/png"}]}')

@@ -40,6 +40,7 @@ from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import batch as batch_wire
 from mediagen.wire import endpoints
 from mediagen.wire import gemini as gemini_wire
+from mediagen.wire import replies
 from mediagen.wire.blobs import read_json_stream
 from mediagen.wire.common import GenerationOutcome
 
@@ -126,7 +127,8 @@ def submit(items: list[BatchItem], catalog: Any, *, store: JobStore, ledger: Led
     store.update(job_id, create_sent=now_iso())
     console.info(f"job {job_id}: creating the batch ({len(entries)} request(s), {mode} input)")
     try:
-        doc = transport.send_json(_create_request(plan, body), plan.choice.credential.auth)
+        with transport.stream_body(_create_request(plan, body), plan.choice.credential.auth) as answer:
+            doc = replies.read_reply(answer, replies.BATCH, _create_subject(job_id))
     except errors.MediagenError as exc:
         _create_failed(job_id, items, exc, store, ledger, results, record)
         raise
@@ -137,6 +139,14 @@ def submit(items: list[BatchItem], catalog: Any, *, store: JobStore, ledger: Led
     record = lro.record_accepted(store, job_id, state.name, remote_state=state.state)
     console.info(f"job {job_id}: accepted as {state.name}")
     return record
+
+
+def _create_subject(job_id: str) -> replies.Subject:
+    """How an unusable answer to the batch create call is named, and what to do: never send it again."""
+    return replies.Subject(
+        f"batch job {job_id} (batchGenerateContent)",
+        f"mediagen will not send it again (that could bill twice): scripts/jobs.py wait {job_id} finds the batch by "
+        "its name if Google created it.")
 
 
 def _create_request(plan: ImagePlan, body: dict[str, Any]) -> HttpRequest:
@@ -272,9 +282,9 @@ def poll(record: BatchJob, settings: Settings, transport: Transport,
          choice: BackendChoice) -> batch_wire.BatchState:
     """One ``GET batches/{id}``; inlined results (base64 images) are spooled, never held twice."""
     url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], str(record.handle))
-    with transport.send(HttpRequest("GET", url, label="batches.get"), choice.credential.auth,
-                        stream=True) as response:
-        doc = read_json_stream(response.iter_content(1 << 20))
+    subject = replies.Subject(f"batch job {record.job_id} (batches.get)", "", "the batch may have been billed")
+    with transport.stream_body(HttpRequest("GET", url, label="batches.get"), choice.credential.auth) as answer:
+        doc = replies.read_reply(answer, replies.BATCH, subject)
     return batch_wire.parse_batch(doc)
 
 
@@ -375,6 +385,10 @@ class _Saver:
             return
         if result.response is None:
             self.errors[item["key"]].append(result.error or {"message": "no response"})
+            return
+        problem = replies.GENERATE_CONTENT.problem(result.response)
+        if problem:                 # one unusable answer fails its item, not the batch
+            self.errors[item["key"]].append({"message": f"the batch answer for {result.key} is unusable: {problem}"})
             return
         parsed = gemini_wire.parse_response(result.response)
         if parsed.blocked:

@@ -28,6 +28,7 @@ from mediagen.core.files import describe_os_error
 from mediagen.ops.ledger import Ledger, describe_cost, ledger_for
 from mediagen.ops.output import OutputPlan, Sidecar, extension_for, release, write_sidecar
 from mediagen.ops.payloads import save_payload, write_payload
+from mediagen.ops.lro import may_have_started
 from mediagen.ops.preflight import check_before_paying
 from mediagen.ops.rescue import paid_not_saved, rescue
 from mediagen.ops.targets import model_method_url
@@ -35,7 +36,7 @@ from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import cliproxy as cliproxy_wire
 from mediagen.wire import gemini as gemini_wire
 from mediagen.wire import imagen as imagen_wire
-from mediagen.wire.blobs import read_json_stream
+from mediagen.wire import replies
 from mediagen.wire.common import GenerationOutcome, MediaPayload
 
 DEFAULT_OUTPUT_DIR = "generated_images"
@@ -47,6 +48,8 @@ MAX_COUNT = 64                      # beyond this, batch_gen.py is the right too
 INLINE_LIMITS = {"vertex": 7 * 1024 * 1024, "gemini-api": 20 * 1024 * 1024, "cliproxy": 20 * 1024 * 1024}
 PARAM_KEYS = ("model", "aspect_ratio", "image_size", "count", "negative_prompt", "seed", "person_generation",
               "output_mime", "thinking_level", "output", "output_dir", "location", "concurrency")
+REPLY_SHAPES = {"predict": replies.IMAGEN_PREDICT, "chat-completions": replies.CHAT_COMPLETIONS,
+                "generateContent": replies.GENERATE_CONTENT}
 BLOCK_HINT = ("Rephrase the prompt: describe the scene without the flagged element (real people, violence, "
               "brands, minors), or try another model. Blocked requests may still bill input tokens.")
 
@@ -258,14 +261,20 @@ class Saving:
     unsaved: list[Unsaved] = field(default_factory=list)
 
     def status(self) -> str:
-        """The ledger status of the run."""
+        """The ledger status of the run: ``unknown`` when Google may bill a call whose result never arrived."""
         if self.unsaved:
             return "paid_not_saved"
+        if self.possibly_billed():
+            return "unknown"
         if self.saved and not self.failures and not self.blocked:
             return "succeeded"
         if self.blocked and not self.saved and not self.failures:
             return "blocked"
         return "failed" if not self.saved and self.failures else "partial"
+
+    def possibly_billed(self) -> bool:
+        """Whether a failed call may still have been billed (a timeout, a dropped connection, a 5xx, a bad reply)."""
+        return any(r.error is not None and may_have_started(r.error) for r in self.failures)
 
 
 def run_images(plan: ImagePlan, transport_factory: Callable[[], Transport], console: Console,
@@ -283,13 +292,16 @@ def run_images(plan: ImagePlan, transport_factory: Callable[[], Transport], cons
     started = time.monotonic()
     results = _send_all(plan, transport_factory, console, run_id)
     saving = _save_all(plan, results, console, started, run_id)
-    actual = _actual_cost(plan, len(saving.saved) + len(saving.unsaved), results)
+    known = _actual_cost(plan, len(saving.saved) + len(saving.unsaved), results)
+    actual = None if saving.status() == "unknown" else known
     document = {"images": saving.saved, "backend": plan.choice.describe(), "model": plan.model_info(),
                 "cost": plan.cost(actual), "run_id": run_id}
     if plan.location:
         document["location"] = plan.location
-    ledger_error = _final_ledger(ledger, plan, run_id, saving, actual)
-    console.info(f"actual cost: ${actual:.4f}" if actual is not None else "actual cost: unpriced")
+    ledger_error = _final_ledger(ledger, plan, run_id, saving, actual, known)
+    console.info(f"actual cost: ${actual:.4f}" if actual is not None else
+                 "actual cost: unknown (a request may be billed without a result)" if known is not None
+                 else "actual cost: unpriced")
     error = _run_error(plan, document, saving)
     if ledger_error is not None and error is not None:
         error.details = {**(error.details if isinstance(error.details, dict) else {}), "ledger": ledger_error}
@@ -298,12 +310,19 @@ def run_images(plan: ImagePlan, transport_factory: Callable[[], Transport], cons
     return document
 
 
-def _final_ledger(ledger: Ledger, plan: ImagePlan, run_id: str, saving: Saving, actual: float | None) -> str | None:
-    """The run's final ledger line; a ledger that cannot be written (a full disk) is reported, not fatal."""
+def _final_ledger(ledger: Ledger, plan: ImagePlan, run_id: str, saving: Saving, actual: float | None,
+                  known: float | None) -> str | None:
+    """The run's final ledger line; a ledger that cannot be written (a full disk) is reported, not fatal.
+
+    When a call may be billed without a result the cost is ``unknown`` (``actual_usd: null``) and
+    ``known_usd`` holds what the saved images cost.
+    """
     entry = {"run_id": run_id, "command": "image_gen", "status": saving.status(), "model": plan.model_id,
              "backend": plan.choice.backend, "items": len(saving.saved) + len(saving.unsaved),
              "estimate_usd": plan.estimate.usd, "actual_usd": actual,
              "files": [str(img["path"]) for img in saving.saved]}
+    if actual is None and known is not None:
+        entry["known_usd"] = known
     if saving.unsaved:
         entry["rescued"] = [str(u.rescued) for u in saving.unsaved if u.rescued]
     try:
@@ -321,7 +340,7 @@ def _send_all(plan: ImagePlan, transport_factory: Callable[[], Transport], conso
     def call(index: int) -> CallResult:
         began = time.monotonic()
         try:
-            outcome = _call(plan, transport_factory(), index)
+            outcome = _call(plan, transport_factory(), index, _subject(plan, run_id, index, total))
         except errors.MediagenError as exc:
             console.info(f"request {index + 1}/{total} failed: {exc.message}")
             return CallResult(index, error=exc, seconds=time.monotonic() - began)
@@ -338,11 +357,19 @@ def _send_all(plan: ImagePlan, transport_factory: Callable[[], Transport], conso
         return list(pool.map(call, range(total)))
 
 
-def _call(plan: ImagePlan, transport: Transport, index: int) -> GenerationOutcome:
-    """Send one (billable) request and parse its answer."""
-    with transport.send(plan.http_requests[index], plan.choice.credential.auth, stream=True) as response:
-        doc = read_json_stream(response.iter_content(1 << 20))
+def _call(plan: ImagePlan, transport: Transport, index: int, subject: replies.Subject) -> GenerationOutcome:
+    """Send one (billable) request; check and parse its answer."""
+    with transport.stream_body(plan.http_requests[index], plan.choice.credential.auth) as body:
+        doc = replies.read_reply(body, REPLY_SHAPES[plan.surface], subject)
     return _parse(plan.surface, doc)
+
+
+def _subject(plan: ImagePlan, run_id: str, index: int, total: int) -> replies.Subject:
+    """How an unusable answer to request ``index`` is named, and what the user can do about it."""
+    return replies.Subject(
+        f"{_identity(run_id, index, total)} ({plan.http_requests[index].label})",
+        f"The image cannot be fetched again: Google may bill this request, and the ledger records it as unknown "
+        f"(run {run_id}). Check your usage (AI Studio or the Cloud console) before generating a replacement.")
 
 
 def _identity(run_id: str, index: int, total: int) -> str:

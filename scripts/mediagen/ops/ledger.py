@@ -60,7 +60,8 @@ class Ledger:
                     continue
 
     def spent_usd(self, since: dt.datetime | None = None) -> float:
-        """Money spent: the last entry of each run counts its actual cost, or its estimate while it runs."""
+        """Money spent: the last entry of each run counts its actual cost, or its estimate while it runs or
+        when Google may have billed it without a result (``unknown``)."""
         last: dict[str, dict[str, Any]] = {}
         for n, entry in enumerate(self.entries()):
             if since and entry.get("time", "") < since.isoformat(timespec="seconds"):
@@ -69,7 +70,7 @@ class Ledger:
         total = 0.0
         for entry in last.values():
             value = entry.get("actual_usd")
-            if value is None and entry.get("status") in ("submitted", "running"):
+            if value is None and entry.get("status") in ("submitted", "running", "unknown"):
                 value = entry.get("estimate_usd")
             total += float(value or 0.0)
         return round(total, 6)

@@ -45,7 +45,7 @@ from mediagen.ops.providers import (
 from mediagen.ops.videos import PARAM_KEYS, VideoPlan
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import interactions as omni_wire
-from mediagen.wire.blobs import read_json_stream
+from mediagen.wire import replies
 from mediagen.wire.common import MediaPayload
 
 # Typical fastest generation time per family: the first poll waits this long.
@@ -77,8 +77,8 @@ def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transpor
     console.info(f"job {job_id}: sending the create request ({plan.mode}, {plan.model_id}); "
                  f"estimated cost {describe_cost(plan.estimate)}")
     try:
-        with transport.send(plan.create, plan.choice.credential.auth, stream=True) as response:
-            doc = read_json_stream(response.iter_content(1 << 20))
+        with transport.stream_body(plan.create, plan.choice.credential.auth) as body:
+            doc = replies.read_reply(body, plan.provider.shape, _create_subject(job_id, plan))
         handle = plan.provider.handle(doc)
     except errors.MediagenError as exc:
         _create_failed(job_id, plan, exc, store, ledger)
@@ -86,6 +86,16 @@ def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transpor
     record = lro.record_accepted(store, job_id, handle)
     console.info(f"job {job_id}: accepted as {handle}")
     return lro.Submitted(record, _synchronous_answer(plan, doc))
+
+
+def _create_subject(job_id: str, plan: VideoPlan) -> replies.Subject:
+    """How an unusable answer to the create call is named, and what to do: never send it again."""
+    assert plan.create is not None
+    return replies.Subject(
+        f"job {job_id} ({plan.create.label})",
+        f"mediagen will not send it again (that could bill twice): the job is recorded as unknown. Check "
+        f"python3 {script_path('jobs')} list and your usage (AI Studio or the Cloud console) before starting a "
+        "new generation.")
 
 
 def _create_failed(job_id: str, plan: VideoPlan, exc: errors.MediagenError, store: JobStore,
@@ -195,7 +205,7 @@ def _require_handle(record: VideoJob) -> None:
         f"job {record.job_id} has no operation id (state {state}): the create call "
         f"{'may or may not have reached Google' if state in ('submitting', 'unknown') else 'failed'}",
         "Nothing can be resumed and mediagen will not resend it (that could bill twice). Check the Google "
-        "Cloud console / AI Studio usage before generating again.")
+        "Cloud console / AI Studio usage before generating again.", details={"job_id": record.job_id})
 
 
 def _still_running(record: VideoJob, waited: float) -> errors.StillRunning:

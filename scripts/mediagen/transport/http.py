@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
 import requests
 import requests.adapters
@@ -129,6 +129,16 @@ class FetchResult:
     status: int
 
 
+@dataclass
+class Body:
+    """A 2xx answer being read: its chunks (a connection that dies mid-body raises ``NetworkError``),
+    its Content-Type and its declared length."""
+
+    chunks: Iterator[bytes]
+    content_type: str
+    length: int | None
+
+
 class ResponseTooLarge(errors.ApiError):
     """``Transport.fetch`` stopped reading: the body is over the caller's size cap."""
 
@@ -172,6 +182,14 @@ class Transport:
                 raise error
             delay = _server_delay(response, body)
             self._wait_or_raise(request, attempt, delay, error, f"HTTP {response.status_code}")
+
+    @contextlib.contextmanager
+    def stream_body(self, request: HttpRequest, auth: Auth | None = None) -> Iterator[Body]:
+        """Send (with the retry policy) and hand over the 2xx answer's body as it arrives."""
+        with self.send(request, auth, stream=True) as response:
+            declared = response.headers.get("Content-Length", "")
+            yield Body(_body_chunks(response, request), response.headers.get("Content-Type", ""),
+                       int(declared) if declared.isdigit() else None)
 
     def send_json(self, request: HttpRequest, auth: Auth | None = None) -> dict[str, Any]:
         """Send and decode a JSON object body (an empty body decodes to ``{}``)."""
@@ -305,6 +323,23 @@ class Transport:
         if self.on_retry:
             self.on_retry(request, attempt, delay, reason)
         self.sleep(delay)
+
+
+def _body_chunks(response: requests.Response, request: HttpRequest) -> Iterator[bytes]:
+    """The body in chunks; a read that fails (a dropped connection, a body shorter than its Content-Length,
+    a read timeout) is a ``NetworkError`` saying how much arrived."""
+    received = 0
+    try:
+        for chunk in response.iter_content(DOWNLOAD_CHUNK):
+            received += len(chunk)
+            yield chunk
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        declared = response.headers.get("Content-Length")
+        expected = f"of {declared} " if declared else ""
+        raise errors.NetworkError(
+            f"the connection broke after {received} {expected}bytes of the answer to "
+            f"{request.label or request.method}", _NET_HINT, method=request.method,
+            url=redact_text(request.url), details={"received_bytes": received}) from exc
 
 
 def _raw_chunks(response: requests.Response) -> Any:

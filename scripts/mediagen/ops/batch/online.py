@@ -124,7 +124,7 @@ def _image_item(item: BatchItem, run: OnlineRun) -> ItemOutcome:
 
 def _retryable(error: dict[str, Any]) -> bool:
     """False when Google may have started (and billed) the work: a timeout, a dropped call, a 5xx."""
-    if error.get("type") in ("timeout", "network"):
+    if error.get("type") in ("timeout", "network", "bad_reply", "paid_not_saved"):
         return False
     return not (error.get("type") == "server_error" and error.get("status") not in (None, 503))
 
