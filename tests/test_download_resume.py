@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from mediagen.cli.jobs import main as jobs_main
 from mediagen.cli.video_gen import main as video_main
@@ -34,7 +33,6 @@ def kill_mid_download(job_id: str, env: dict, folder: Path, cwd: Path) -> int:
     return written
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: downloads survive kills")
 def test_a_killed_download_resumes_into_its_planned_name(run, fake, omni_env, tmp_path) -> None:
     env = veo_env(omni_env, fake, tmp_path)
     out = tmp_path / "videos"

@@ -74,6 +74,7 @@ class VideoJob(JobRecord):
     pricing: dict[str, Any] | None = None
     first_poll_s: float | None = None
     usage: dict[str, Any] | None = None
+    planned: list[str] | None = None        # final paths of the results, chosen before any download starts
 
 
 @dataclass(kw_only=True)
@@ -199,6 +200,11 @@ class JobStore:
         elif state:
             records = [r for r in records if r.state == state]
         return sorted(records, key=lambda r: r.created or "", reverse=True)
+
+    def planned_elsewhere(self, job_id: str) -> set[Path]:
+        """Final paths other unfinished jobs have planned for their results (never offered to a new job)."""
+        return {Path(p) for record in self.list() if record.job_id != job_id and record.state not in TERMINAL_STATES
+                for p in getattr(record, "planned", None) or []}
 
     def _write(self, path: Path, record: JobRecord) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

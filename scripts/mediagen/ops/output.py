@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from mediagen.core.files import atomic_write_text
+from mediagen.core.files import atomic_write_text, partial_path
 from mediagen.core.redaction import redact
 from mediagen.ops.records import Record
 
@@ -65,12 +65,12 @@ class OutputPlan:
 
 
 def reserve_unique(folder: Path, stem: str, suffix: str) -> Path:
-    """Create ``folder/stem{suffix}`` (or ``stem-2``, ``stem-3``...) exclusively, with its sidecar name free."""
+    """Create ``folder/stem{suffix}`` (or ``stem-2``, ``stem-3``...) exclusively; its sidecar and part names free."""
     folder.mkdir(parents=True, exist_ok=True)
     for n in range(1, 10_000):
         name = stem if n == 1 else f"{stem}-{n}"
         path = folder / f"{name}{suffix}"
-        if sidecar_path(path).exists():
+        if sidecar_path(path).exists() or partial_path(path).exists():     # a .part reserves a download's name
             continue
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

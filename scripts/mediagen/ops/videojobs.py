@@ -10,51 +10,33 @@ so two processes never download (or bill the ledger) twice. The loop itself is
 """
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlparse
 
 from mediagen import __version__
 from mediagen.config.credentials import BackendChoice
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
-from mediagen.ops import frames, gcs, lro
+from mediagen.ops import downloads, lro
 from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, VideoJob, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger, describe_cost
-from mediagen.ops.output import (
-    OutputPlan,
-    Sidecar,
-    extension_for,
-    release,
-    reserve_unique,
-    write_sidecar,
-)
 from mediagen.core.resources import script_path
-from mediagen.ops.payloads import save_payload, write_payload
+from mediagen.ops.output import OutputPlan, Sidecar, write_sidecar
 from mediagen.ops.preflight import check_before_paying
-from mediagen.ops.rescue import paid_not_saved, rescue
-from mediagen.ops.providers import (
-    OmniProvider,
-    PollResult,
-    describe_operation_error,
-    provider_for,
-)
+from mediagen.ops.providers import OmniProvider, PollResult, describe_operation_error, provider_for
+from mediagen.ops.rescue import paid_not_saved
 from mediagen.ops.videos import PARAM_KEYS, VideoPlan
-from mediagen.transport.http import HttpRequest, Transport
+from mediagen.transport.http import Transport
 from mediagen.wire import interactions as omni_wire
 from mediagen.wire import replies
-from mediagen.wire.common import MediaPayload
 
 # Typical fastest generation time per family: the first poll waits this long.
 FIRST_POLL_S = {"veo": 10.0, "omni": 8.0}
 TYPICAL_TOTAL_S = {"veo": 75.0, "omni": 45.0}
 # Between polls: 2 s for the first minute, then 4 s up to three minutes, then 8 s (never hammering).
 SCHEDULE = lro.Schedule(steps=((60.0, 2.0), (180.0, 4.0)), then=8.0)
-GEMINI_FILE_RETENTION = dt.timedelta(days=2)
-FILE_ACTIVE_POLLS = 30
 
 
 # -- submit -------------------------------------------------------------------------
@@ -240,8 +222,8 @@ def _close_success(record: VideoJob, outcome: Any, store: JobStore, settings: Se
     job_id = record.job_id
     store.update(job_id, state="downloading")
     try:
-        videos = _save_videos(record, outcome.media, settings, transport, choice, console)
-    except _Unsaved as unsaved:
+        videos = downloads.save_results(record, outcome.media, store, settings, transport, choice, console)
+    except downloads.Unsaved as unsaved:
         raise _not_saved(record, outcome, unsaved, ledger) from unsaved.error
     actual = actual_cost(record, outcome, len(videos))
     for video in videos:
@@ -307,51 +289,10 @@ def _state_error(record: VideoJob) -> errors.MediagenError:
                                    details={"job_id": record.job_id, "error": error})
 
 
-# -- downloads -----------------------------------------------------------------------
+# -- downloads ----------------------------------------------------------------------
 
-def _save_videos(record: VideoJob, media: list[MediaPayload], settings: Settings, transport: Transport,
-                 choice: BackendChoice, console: Console) -> list[dict[str, Any]]:
-    plan = record.output
-    folder, stem = Path(plan["folder"]), plan["stem"]
-    videos = []
-    for index, payload in enumerate(media, start=1):
-        name = stem if len(media) == 1 else f"{stem}-{index}"
-        try:
-            path = reserve_unique(folder, name, extension_for(payload.mime_type, ".mp4"))
-        except OSError as exc:
-            raise _Unsaved(folder / name, exc, payload, settings) from exc
-        try:
-            info = _fetch(payload, path, record, settings, transport, choice)
-        except OSError as exc:
-            release([path])
-            raise _Unsaved(path, exc, payload, settings) from exc
-        except BaseException:
-            release([path])
-            raise
-        info["duration_s"] = frames.duration_or_none(path)
-        if plan.get("upload_gcs"):
-            info["gcs_uri"] = gcs.upload(path, plan["upload_gcs"], transport=transport,
-                                         auth=choice.credential.auth, base_url=settings["gcs_base_url"])
-            console.info(f"uploaded {path.name} to {info['gcs_uri']}")
-        console.info(f"saved {path} ({info['bytes']} bytes)")
-        videos.append(info)
-    return videos
-
-
-class _Unsaved(Exception):
-    """A paid video whose destination failed; inline bytes are rescued on the spot."""
-
-    def __init__(self, target: Path, error: OSError, payload: MediaPayload, settings: Settings) -> None:
-        super().__init__(str(error))
-        self.target = target
-        self.error = error
-        self.remote = payload.uri
-        self.rescued = None
-        if payload.data is not None:
-            self.rescued = rescue(lambda handle: write_payload(payload, handle), target.name, settings.env)
-
-
-def _not_saved(record: VideoJob, outcome: Any, unsaved: _Unsaved, ledger: Ledger | None) -> errors.PaidNotSaved:
+def _not_saved(record: VideoJob, outcome: Any, unsaved: downloads.Unsaved,
+               ledger: Ledger | None) -> errors.PaidNotSaved:
     """Exit 10: the job is paid for and stays resumable; the ledger records what it cost."""
     job_id = record.job_id
     actual = actual_cost(record, outcome, len(outcome.media))
@@ -369,58 +310,6 @@ def _not_saved(record: VideoJob, outcome: Any, unsaved: _Unsaved, ledger: Ledger
                            [unsaved.rescued] if unsaved.rescued else [], identity=f"job {job_id}",
                            recover=recover, remote=unsaved.remote or f"job {job_id}, {record.handle}")
     return error.for_job(job_id)
-
-
-def _fetch(payload: MediaPayload, path: Path, record: VideoJob, settings: Settings, transport: Transport,
-           choice: BackendChoice) -> dict[str, Any]:
-    """Write one result to ``path``: inline bytes, a gs:// object, or a Gemini file (key in a header)."""
-    if payload.data is not None:
-        return save_payload(payload, path)
-    uri = payload.uri or ""
-    if uri.startswith("gs://"):
-        done = gcs.download(uri, path, transport=transport, auth=choice.credential.auth,
-                            base_url=settings["gcs_base_url"])
-        return {"path": str(path), "mime_type": payload.mime_type, "bytes": done.size, "sha256": done.sha256,
-                "remote": {"gcs_uri": uri}}
-    auth = choice.credential.auth if _trusted(uri, settings) else None
-    if isinstance(provider_for(record.model.get("family"), record.model["id"]), OmniProvider):
-        _wait_file_active(uri, settings, transport, auth)
-    try:
-        done = transport.download(HttpRequest("GET", uri, label="video download"), path, auth)
-    except errors.NotFoundError as exc:
-        exc.hint = ("The generated file is gone: Gemini API results are kept for 2 days. "
-                    "Generate again (this job cannot be re-downloaded).")
-        raise
-    expires = (dt.datetime.now(dt.timezone.utc) + GEMINI_FILE_RETENTION).isoformat(timespec="seconds")
-    return {"path": str(path), "mime_type": payload.mime_type, "bytes": done.size, "sha256": done.sha256,
-            "remote": {"uri": uri, "expires": expires}}
-
-
-def _trusted(uri: str, settings: Settings) -> bool:
-    """Send the API key only to Google (or to the configured Gemini base URL's host)."""
-    host = urlparse(uri).hostname or ""
-    base = urlparse(settings["gemini_base_url"] or "").hostname or ""
-    return host == base or host.endswith(".googleapis.com")
-
-
-def _wait_file_active(uri: str, settings: Settings, transport: Transport, auth: Any) -> None:
-    """Files-API results must be ACTIVE before download."""
-    file_id = omni_wire.file_id_from_uri(uri)
-    if not file_id or auth is None:
-        return
-    parsed = urlparse(uri)
-    version = parsed.path.strip("/").split("/")[0] or settings["gemini_api_version"]
-    url = f"{parsed.scheme}://{parsed.netloc}/{version}/files/{file_id}"
-    for _ in range(FILE_ACTIVE_POLLS):
-        state = transport.send_json(HttpRequest("GET", url, label="files.get"), auth).get("state")
-        if state in (None, "ACTIVE"):
-            return
-        if state == "FAILED":
-            raise errors.GenerationFailed("the generated file failed processing on Google's side",
-                                          "Generate again; failed files are not billed.")
-        time.sleep(1.0)
-
-
 
 
 # -- costs and sidecars ------------------------------------------------------------------

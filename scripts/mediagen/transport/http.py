@@ -28,6 +28,7 @@ import urllib3
 from urllib3.exceptions import NewConnectionError
 
 from mediagen.core import errors
+from mediagen.core.files import partial_path
 from mediagen.core.redaction import redact_headers, redact_text
 from mediagen.transport.http_errors import ErrorBody, error_for_status, parse_error_body
 
@@ -210,42 +211,67 @@ class Transport:
         return doc
 
     def download(self, request: HttpRequest, dest: Path, auth: Auth | None = None, *,
-                 max_resumes: int = 5) -> DownloadResult:
-        """Stream a body to ``dest`` (atomically), resuming with ``Range`` after a dropped connection.
+                 max_resumes: int = 5, check: Callable[[Path, str | None], None] | None = None) -> DownloadResult:
+        """Stream a body to ``dest`` through ``.dest.part``, resuming with ``Range`` after a dropped connection.
 
-        Memory stays flat whatever the size: chunks go straight to a temp file
-        next to ``dest``. Redirects are followed with the same headers, so an
-        API key travels in a header, never in the URL.
+        Memory stays flat whatever the size: chunks go straight to the part
+        file. A part file left by an earlier (killed) download is continued,
+        not restarted. ``check`` may inspect the complete part file (and the
+        declared Content-Type) before it is renamed to ``dest``; if it raises,
+        the part file is removed. Redirects keep credentials only on the same
+        origin (see ``send``).
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.part")
-        digest, written, resumed, content_type = hashlib.sha256(), 0, 0, None
-        tmp.unlink(missing_ok=True)
+        tmp = partial_path(dest)
+        digest, written = _continue_hash(tmp)
+        resumed, content_type = 0, None
         while True:
-            ranged = request if not written else replace(
-                request, headers={**request.headers, "Range": f"bytes={written}-"})
             try:
-                with self.send(ranged, auth, stream=True) as response:
-                    if written and response.status_code != 206:
-                        digest, written = hashlib.sha256(), 0     # server ignored Range: start over
-                        tmp.unlink(missing_ok=True)
-                    content_type = content_type or response.headers.get("Content-Type")
-                    with open(tmp, "ab") as out:
-                        for chunk in _raw_chunks(response):
-                            out.write(chunk)
-                            digest.update(chunk)
-                            written += len(chunk)
+                content_type = self._download_once(request, auth, tmp, digest, written) or content_type
                 break
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                    urllib3.exceptions.HTTPError, errors.NetworkError) as exc:
+            except _Restart:
+                digest, written = hashlib.sha256(), 0
+                tmp.unlink(missing_ok=True)
+            except _Interrupted as cut:
+                digest, written = cut.digest, cut.written
                 resumed += 1
                 if resumed > max_resumes:
-                    raise errors.NetworkError(f"download kept failing: {redact_text(str(exc))}",
-                                              "Retry later with scripts/jobs.py download JOB_ID.") from exc
+                    raise errors.NetworkError(f"download kept failing: {redact_text(str(cut.cause))}",
+                                              "Retry later with scripts/jobs.py download JOB_ID.") from cut.cause
                 self.sleep(self.retry.backoff(resumed))
+        if check is not None:
+            try:
+                check(tmp, content_type)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         os.replace(tmp, dest)
-        return DownloadResult(dest, written, digest.hexdigest(), content_type, resumed)
+        return DownloadResult(dest, _size_of(dest), digest.hexdigest(), content_type, resumed)
+
+    def _download_once(self, request: HttpRequest, auth: Auth | None, tmp: Path, digest: Any,
+                       written: int) -> str | None:
+        """One GET (ranged after ``written`` bytes) appended to ``tmp``; returns its Content-Type."""
+        ranged = request if not written else replace(request, headers={**request.headers, "Range": f"bytes={written}-"})
+        try:
+            with self.send(ranged, auth, stream=True) as response:
+                if written and response.status_code != 206:
+                    raise _Restart()             # the server ignored Range: start over
+                with open(tmp, "ab") as out:
+                    for chunk in _raw_chunks(response):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        written += len(chunk)
+                return response.headers.get("Content-Type")
+        except errors.ApiError as exc:
+            if written and exc.status == 416:
+                raise _Restart() from exc        # the part no longer matches what the server holds
+            if not isinstance(exc, errors.NetworkError):
+                raise
+            raise _Interrupted(exc, digest, written) from exc
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError) as exc:
+            raise _Interrupted(exc, digest, written) from exc
 
     def fetch(self, url: str, *, max_bytes: int, timeout: float,
               read_timeout: float = POLL_READ_TIMEOUT_S) -> FetchResult:
@@ -425,6 +451,39 @@ def _fetch_error(request: HttpRequest, exc: Exception, timeout: float, past_dead
                                      method=request.method, url=redact_text(request.url))
     return errors.NetworkError(_net_message(request, exc), _NET_HINT, method=request.method,
                                url=redact_text(request.url))
+
+
+class _Restart(Exception):
+    """Internal: the partial download cannot be continued; start it again from the first byte."""
+
+
+class _Interrupted(Exception):
+    """Internal: the connection broke mid-download after ``written`` bytes (hashed into ``digest``)."""
+
+    def __init__(self, cause: Exception, digest: Any, written: int) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.digest = digest
+        self.written = written
+
+
+def _continue_hash(part: Path) -> tuple[Any, int]:
+    """The sha256 and size of what an earlier download left in ``part`` (nothing: a fresh hash, 0)."""
+    digest = hashlib.sha256()
+    if not part.is_file():
+        return digest, 0
+    with open(part, "rb") as handle:
+        for chunk in iter(lambda: handle.read(DOWNLOAD_CHUNK), b""):
+            digest.update(chunk)
+    return digest, part.stat().st_size
+
+
+def _size_of(path: Path) -> int:
+    """The size of a file (0 when it is gone)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 class _Retryable(Exception):
