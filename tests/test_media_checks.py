@@ -22,7 +22,6 @@ def creates(fake, suffix: str) -> list:
     return [r for r in fake.requests if r.method == "POST" and r.path.endswith(suffix)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: media checked before success")
 @pytest.mark.parametrize("case, body", [("html", b"<html><body>Sign in to continue</body></html>"),
                                         ("empty", b""), ("no moov box", NO_MOOV)])
 def test_a_download_that_is_not_a_video_fails_and_can_be_fetched_again(run, fake, omni_env, tmp_path, case,
@@ -43,7 +42,6 @@ def test_a_download_that_is_not_a_video_fails_and_can_be_fetched_again(run, fake
     assert len(creates(fake, ":predictLongRunning")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: media checked before success")
 @pytest.mark.parametrize("mime, data", [("image/png", b"this is text, not a picture"),
                                         ("image/jpeg", media.image_bytes(16, 16, "image/png")),
                                         ("image/png", media.image_bytes(16, 16, "image/png")[:40])])
@@ -62,7 +60,6 @@ def test_an_inline_image_that_is_not_what_it_declares_fails(run, fake, omni_env,
     assert ledger_entries(omni_env)[-1]["status"] == "unknown"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: media checked before success")
 def test_an_inline_video_that_is_not_one_fails(run, fake, vertex_env, tmp_path) -> None:
     body = ('{"name": "projects/p/locations/us-central1/publishers/google/models/m/operations/1", "done": true, '
             '"response": {"videos": [{"bytesBase64Encoded": "%s", "mimeType": "video/mp4"}]}}'
@@ -75,7 +72,6 @@ def test_an_inline_video_that_is_not_one_fails(run, fake, vertex_env, tmp_path) 
     assert files_in(out) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: media checked before success")
 def test_the_fake_serves_videos_a_player_accepts(tmp_path) -> None:
     from mediagen.ops import mediacheck
 

@@ -28,6 +28,7 @@ from mediagen.core.console import Console
 from mediagen.core.files import partial_path
 from mediagen.ops import frames, gcs
 from mediagen.ops.jobstore import JobStore, VideoJob
+from mediagen.ops.mediacheck import check_media
 from mediagen.ops.output import extension_for, sidecar_path
 from mediagen.ops.payloads import write_payload
 from mediagen.ops.providers import OmniProvider, provider_for
@@ -128,14 +129,17 @@ def fetch(payload: MediaPayload, path: Path, record: VideoJob, settings: Setting
     if payload.data is not None:
         return _save_inline(payload, path)
     uri = payload.uri or ""
+    def check(part: Path, content_type: str | None) -> None:
+        check_media(part, payload.mime_type)
+
     if uri.startswith("gs://"):
         done = gcs.download(uri, path, transport=transport, auth=choice.credential.auth,
-                            base_url=settings["gcs_base_url"])
+                            base_url=settings["gcs_base_url"], check=check)
     else:
         auth = choice.credential.auth if _trusted(uri, settings) else None
         if isinstance(provider_for(record.model.get("family"), record.model["id"]), OmniProvider):
             _wait_file_active(uri, settings, transport, auth)
-        done = transport.download(HttpRequest("GET", uri, label="video download"), path, auth)
+        done = transport.download(HttpRequest("GET", uri, label="video download"), path, auth, check=check)
     return {"path": str(path), "mime_type": payload.mime_type, "bytes": done.size, "sha256": done.sha256,
             "remote": _remote(uri)}
 
@@ -152,6 +156,11 @@ def _save_inline(payload: MediaPayload, path: Path) -> dict[str, Any]:
     part = partial_path(path)
     with open(part, "wb") as handle:
         writer = write_payload(payload, handle)
+    try:
+        check_media(part, payload.mime_type)
+    except errors.BadReply:
+        part.unlink(missing_ok=True)
+        raise
     os.replace(part, path)
     return {"path": str(path), "mime_type": payload.mime_type, "bytes": writer.size,
             "sha256": writer.digest.hexdigest()}

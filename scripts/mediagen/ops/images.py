@@ -403,6 +403,9 @@ def _save_all(plan: ImagePlan, results: list[CallResult], console: Console, star
             index = counter if numbered else None
             try:
                 saving.saved.append(_save_image(plan, result, payload, index, started, console))
+            except errors.BadReply as exc:          # paid for, but not the image it claims to be
+                subject = _subject(plan, run_id, result.index, len(results))
+                saving.failures.append(CallResult(result.index, error=replies.possibly_billed(exc.message, subject)))
             except OSError as exc:
                 identity = _identity(run_id, result.index, len(results))
                 saving.unsaved.append(_rescue_image(plan, payload, index, exc, identity, console))

@@ -225,6 +225,8 @@ def _close_success(record: VideoJob, outcome: Any, store: JobStore, settings: Se
         videos = downloads.save_results(record, outcome.media, store, settings, transport, choice, console)
     except downloads.Unsaved as unsaved:
         raise _not_saved(record, outcome, unsaved, ledger) from unsaved.error
+    except errors.BadReply as exc:          # paid for, but not a video: the job stays to be fetched again
+        raise _not_a_video(record, exc) from exc
     actual = actual_cost(record, outcome, len(videos))
     for video in videos:
         video["sidecar"] = str(write_sidecar(Path(video["path"]), _sidecar(record, video, outcome, actual,
@@ -290,6 +292,16 @@ def _state_error(record: VideoJob) -> errors.MediagenError:
 
 
 # -- downloads ----------------------------------------------------------------------
+
+def _not_a_video(record: VideoJob, exc: errors.BadReply) -> errors.MediagenError:
+    """A result that failed the media check: named, possibly billed, and how to fetch it again."""
+    job_id = record.job_id
+    subject = replies.Subject(f"job {job_id}", f"Nothing was saved. Fetch the result again with: python3 "
+                                               f"{script_path('jobs')} download {job_id} (no new generation); if it "
+                                               "keeps failing, the file on Google's side is broken: check your usage "
+                                               "before generating again.", "the job may have been billed")
+    return replies.possibly_billed(exc.message, subject).for_job(job_id)
+
 
 def _not_saved(record: VideoJob, outcome: Any, unsaved: downloads.Unsaved,
                ledger: Ledger | None) -> errors.PaidNotSaved:
