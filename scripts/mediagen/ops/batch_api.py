@@ -404,6 +404,10 @@ class _Saver:
         path = output.reserve(payload.mime_type, number)
         try:
             info = save_payload(payload, path)
+        except errors.BadReply as exc:      # one answer that is not the image it claims fails its item alone
+            release([path])
+            self.errors[item["key"]].append({"message": f"the batch answer for {key} is unusable: {exc.message}"})
+            return
         except BaseException:
             release([path])
             raise
