@@ -27,7 +27,6 @@ def blob_path(req) -> str:
     return "/_blob/" + re.search(r"files/([a-z0-9_-]+):download", req.path).group(1)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: credentials stay home")
 def test_the_api_key_does_not_follow_a_download_redirect_to_another_host(run, fake, omni_env, tmp_path) -> None:
     env = veo_env(omni_env, fake, tmp_path)
     fake.add_redirect(service="gemini", path_contains=":download", location=elsewhere(fake, "gemini", blob_path))
@@ -69,7 +68,6 @@ class _Token:
         return False
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: credentials stay home")
 def test_transport_keeps_credentials_on_the_same_origin_only(fake) -> None:
     fake.add_redirect(service="gemini", path_contains="/v1beta/models", location=elsewhere(fake, "gemini"))
     url = f"{fake.urls['gemini']}/v1beta/models"

@@ -50,6 +50,9 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "output_dir": ("MEDIAGEN_OUTPUT_DIR",),
     "poll_first_s": ("MEDIAGEN_POLL_FIRST_S",),
     "poll_interval_s": ("MEDIAGEN_POLL_INTERVAL_S",),
+    # Hosts ("host" or "host:port", comma-separated) a redirect may carry API keys and tokens to, besides the
+    # request's own origin. Empty by default: Google's signed download URLs need no key.
+    "credential_redirect_hosts": ("MEDIAGEN_CREDENTIAL_REDIRECT_HOSTS",),
 }
 
 # Variables the process reads by name rather than as settings (declared here too, so this module lists
@@ -358,6 +361,12 @@ def resolve_settings(cli: Mapping[str, Any], env: Mapping[str, str] | None = Non
     layers = [cli_values, *config_layers(config, chosen, env, kind), env_layer(env, warnings),
               Layer("default", CODE_DEFAULTS)]
     return Settings(resolve(layers), project=chosen, config=config, env=env, warnings=warnings)
+
+
+def host_list(value: Any) -> tuple[str, ...]:
+    """A list of hosts from a setting: a YAML list or a comma-separated string (empty entries dropped)."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    return tuple(str(item).strip().lower() for item in items if str(item).strip())
 
 
 def _is_set(value: Any) -> bool:
