@@ -29,7 +29,6 @@ def damage(store: Path) -> dict[str, Path]:
     return paths
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: corrupt records never crash the job commands")
 def test_list_shows_the_good_jobs_and_names_the_damaged_files(run, fake, omni_env) -> None:
     fake.config.interaction_polls_until_done = 1000
     started = run(video_main, "a cat walking", "--no-wait", env=omni_env)
@@ -42,7 +41,6 @@ def test_list_shows_the_good_jobs_and_names_the_damaged_files(run, fake, omni_en
     assert any(str(paths["vid-a-list"]) in warning for warning in listed.doc["warnings"])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: corrupt records never crash the job commands")
 @pytest.mark.parametrize("action", ["status", "wait", "download", "cancel"])
 def test_job_commands_on_a_damaged_record_exit_3_naming_the_file(run, fake, omni_env, action) -> None:
     paths = damage(job_store(omni_env))
@@ -53,7 +51,6 @@ def test_job_commands_on_a_damaged_record_exit_3_naming_the_file(run, fake, omni
     assert not [r for r in fake.requests if r.method == "POST"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: corrupt records never crash the job commands")
 @pytest.mark.parametrize("sidecar", [[1, 2], {"kind": "video", "parameters": "none", "backend": 7},
                                      {"kind": "video", "parameters": {"model": {"value": 5}}}])
 def test_extending_a_clip_whose_sidecar_is_damaged_refuses_clearly(run, fake, omni_env, tmp_path, sidecar) -> None:

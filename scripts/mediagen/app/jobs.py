@@ -32,7 +32,7 @@ def job_command(query: JobQuery, ctx: Context) -> Outcome:
     if query.show_defaults:
         return Outcome(_defaults(settings, store))
     if query.action == "list":
-        return list_jobs(query, store)
+        return list_jobs(query, store, ctx)
     record = _record(query, store)
     if isinstance(record, BatchJob):        # Gemini Batch API image jobs (batch_gen.py)
         transport = make_transport(settings, ctx.console)
@@ -72,10 +72,16 @@ def get_video(query: JobQuery, ctx: Context) -> Outcome:
     return Outcome({**outcome.document, "done": True}, outcome.files)
 
 
-def list_jobs(query: JobQuery, store: JobStore) -> Outcome:
-    """The newest jobs first (optionally one state, or 'active')."""
-    jobs = [summary(r) for r in store.list(query.state)[: max(1, query.limit)]]
-    return Outcome({"store": str(store.folder), "jobs": jobs})
+def list_jobs(query: JobQuery, store: JobStore, ctx: Context) -> Outcome:
+    """The newest jobs first (optionally one state, or 'active'); damaged record files are named, not fatal."""
+    records, damaged = store.scan(query.state)
+    document: dict[str, Any] = {"store": str(store.folder),
+                                "jobs": [summary(r) for r in records[: max(1, query.limit)]]}
+    if damaged:
+        document["damaged"] = [{"file": str(d.path), "problem": d.problem} for d in damaged]
+        for item in damaged:
+            ctx.console.warn(f"skipped the damaged job record {item.path}: {item.problem}")
+    return Outcome(document)
 
 
 def cancel(record: JobRecord, store: JobStore, settings: Settings, ctx: Context) -> Outcome:
@@ -108,7 +114,7 @@ def summary(record: JobRecord) -> dict[str, Any]:
 def _record(query: JobQuery, store: JobStore) -> JobRecord:
     if not query.job_id:
         raise errors.UsageError(f"jobs.py {query.action} needs a job id", "Run jobs.py list to see job ids.")
-    return store.get(query.job_id)
+    return store.get(query.job_id, complete=True)
 
 
 def _timeout(query: JobQuery) -> float:

@@ -59,6 +59,15 @@ class JobRecord(Record):
     actual_usd: float | None = None
     finished: str | None = None
 
+    def missing(self) -> list[str]:
+        """The fields every job command needs that this record lacks: the job id, model id and backend name."""
+        found = [] if self.job_id else ["job_id is missing"]
+        if not isinstance(self.model.get("id"), str):
+            found.append("model.id is missing")
+        if not isinstance(self.backend.get("name"), str):
+            found.append("backend.name is missing")
+        return found
+
 
 @dataclass(kw_only=True)
 class VideoJob(JobRecord):
@@ -95,6 +104,40 @@ J = TypeVar("J", bound=JobRecord)
 def job_from_json(doc: Mapping[str, Any]) -> JobRecord:
     """The typed record of a job file (by its ``kind``; records without one are video jobs)."""
     return JOB_KINDS.get(str(doc.get("kind") or "video"), JobRecord).from_json(doc)
+
+
+class DamagedRecord(errors.ConfigError):
+    """A job record that cannot be used: not JSON, not an object, or fields of the wrong type (exit 3)."""
+
+    type = "damaged_record"
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"the job record {path} is damaged: {problem}",
+                         "Inspect the file, then repair or move it away; scripts/jobs.py list shows the other jobs.",
+                         details={"file": str(path), "problem": problem})
+        self.path = path
+        self.problem = problem
+
+
+def read_record(path: Path, *, complete: bool = False) -> JobRecord:
+    """The typed record in ``path``, or ``DamagedRecord`` naming the file and what is wrong with it.
+
+    ``complete`` also requires what the job commands act on (``JobRecord.missing``).
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DamagedRecord(path, f"not JSON ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise DamagedRecord(path, f"it holds a JSON {type(doc).__name__}, not an object")
+    try:
+        record = job_from_json(doc)
+    except TypeError as exc:
+        raise DamagedRecord(path, str(exc)) from exc
+    problems = record.problems() or (record.missing() if complete else [])
+    if problems:
+        raise DamagedRecord(path, "; ".join(problems))
+    return record
 
 
 def default_store_dir(env: Mapping[str, str]) -> Path:
@@ -160,20 +203,22 @@ class JobStore:
         self._write(path, record)
         return record
 
-    def get(self, job_id: str, expected: type[J] = JobRecord) -> J:
-        """The record, or ``UsageError`` naming how to list jobs (or saying it is not an ``expected`` job)."""
+    def get(self, job_id: str, expected: type[J] = JobRecord, *, complete: bool = False) -> J:
+        """The record, or ``UsageError`` naming how to list jobs (or saying it is not an ``expected`` job).
+
+        A damaged file is a ``DamagedRecord`` (exit 3) naming it; ``complete`` also requires the
+        fields the job commands act on.
+        """
         path = self.path(job_id)
         self.check_folder()
         try:
-            record = job_from_json(json.loads(path.read_text(encoding="utf-8")))
+            record = read_record(path, complete=complete)
         except FileNotFoundError as exc:
             raise errors.UsageError(f"no job {job_id} in {self.folder}",
                                     "Run scripts/jobs.py list (or set MEDIAGEN_JOB_STORE to the right store).") from exc
         except OSError as exc:
             raise errors.ConfigError(f"cannot read the job record {path}: {describe_os_error(exc)}",
                                      "Check the job store folder (MEDIAGEN_JOB_STORE).") from exc
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise errors.ConfigError(f"job record {path} is damaged: {exc}", "Inspect or delete the file.") from exc
         if not isinstance(record, expected):
             raise errors.UsageError(f"job {job_id} is a {record.kind} job, not a {expected.__name__} record",
                                     f"Check it with scripts/jobs.py status {job_id}.")
@@ -191,15 +236,27 @@ class JobStore:
 
     def list(self, state: str | None = None) -> list[JobRecord]:
         """Every readable record, newest first (optionally only one state, or ``active``)."""
+        return self.scan(state)[0]
+
+    def scan(self, state: str | None = None) -> tuple[list[JobRecord], list[DamagedRecord]]:
+        """Every readable record (newest first, optionally one state or ``active``) and every damaged file."""
         self.check_folder()
         if not self.folder.is_dir():
-            return []
-        records = [r for r in map(_read_quietly, self.folder.glob("*.json")) if r is not None]
+            return [], []
+        records: list[JobRecord] = []
+        damaged: list[DamagedRecord] = []
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                records.append(read_record(path, complete=True))
+            except DamagedRecord as exc:
+                damaged.append(exc)
+            except OSError:
+                continue            # vanished while listing (another process finished it)
         if state == "active":
             records = [r for r in records if r.state in ACTIVE_STATES]
         elif state:
             records = [r for r in records if r.state == state]
-        return sorted(records, key=lambda r: r.created or "", reverse=True)
+        return sorted(records, key=lambda r: r.created or "", reverse=True), damaged
 
     def planned_elsewhere(self, job_id: str) -> set[Path]:
         """Final paths other unfinished jobs have planned for their results (never offered to a new job)."""
@@ -210,12 +267,3 @@ class JobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(redact(record.to_json()), indent=2, ensure_ascii=False, default=str)
         atomic_write_text(path, text + "\n", private=True)
-
-
-def _read_quietly(path: Path) -> JobRecord | None:
-    """A record for listing; unreadable or foreign JSON files are skipped."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return job_from_json(doc) if isinstance(doc, dict) else None
-    except (OSError, ValueError, TypeError):
-        return None
