@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,9 @@ from typing import Any
 from tests.conftest import ROOT
 
 VEO_OVERRIDE = ("models:\n  - id: veo-3.1-fast-generate-preview\n    backends:\n      gemini-api:\n"
-                "        status: preview\n        shutdown: null\n")
+                "        status: preview\n        shutdown: null\n    pricing:\n      as_of: '2026-09-12'\n"
+                "      source: https://example.test/pricing\n      unit: second\n"
+                "      per_second: {720p: 0.10, 1080p: 0.12, 4k: 0.30}\n")
 VEO_MODEL = "veo-3.1-fast-generate-preview"
 
 
@@ -80,3 +84,24 @@ def blocker(tmp_path: Path, name: str = "blocker") -> Path:
     path = tmp_path / name
     path.write_text("not a folder\n")
     return path
+
+
+def kill_mid_download(job_id: str, env: dict[str, str], folder: Path, cwd: Path, at_bytes: int = 8192) -> int:
+    """Run ``jobs.py wait JOB`` in a child, SIGKILL it once its download wrote ``at_bytes``; return what it wrote.
+
+    Make the fake drip first (``fake.set_drip``), or the download may finish before the kill.
+    """
+    child = subprocess.Popen([sys.executable, script("jobs"), "wait", job_id], cwd=cwd, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env={**env, "PYTHONPATH": str(ROOT)})
+    written = 0
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and written < at_bytes:
+            parts = list(folder.glob(".*.part")) if folder.is_dir() else []
+            written = max((p.stat().st_size for p in parts), default=0)
+            time.sleep(0.02)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    assert written >= at_bytes, "the download never started"
+    return written

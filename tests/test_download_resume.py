@@ -1,36 +1,11 @@
 """Downloads survive kills: the final name is reserved by its ``.part`` and the job record, never by a 0-byte file."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
-
 
 from mediagen.cli.jobs import main as jobs_main
 from mediagen.cli.video_gen import main as video_main
-from tests.conftest import ROOT
-from tests.money import VEO_MODEL, files_in, ledger_entries, script, veo_env
-
-
-def kill_mid_download(job_id: str, env: dict, folder: Path, cwd: Path) -> int:
-    """Run ``jobs.py wait JOB`` in a child, SIGKILL it once its download has written some bytes; return them."""
-    child = subprocess.Popen([sys.executable, script("jobs"), "wait", job_id], cwd=cwd, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env={**env, "PYTHONPATH": str(ROOT)})
-    written = 0
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and written < 8192:
-            parts = [p for p in folder.glob(".*.part")] if folder.is_dir() else []
-            written = max((p.stat().st_size for p in parts), default=0)
-            time.sleep(0.02)
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(10)
-    assert written >= 8192, "the download never started"
-    return written
+from tests.money import VEO_MODEL, files_in, kill_mid_download, ledger_entries, veo_env
 
 
 def test_a_killed_download_resumes_into_its_planned_name(run, fake, omni_env, tmp_path) -> None:
