@@ -12,7 +12,6 @@ from mediagen.cli.video_gen import main as video_main
 from tests.money import VEO_MODEL, files_in, job_store, kill_mid_download, ledger_entries, veo_env
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: every state ends")
 def test_a_file_that_expires_before_the_resumed_download_ends_the_job(run, fake, omni_env, tmp_path) -> None:
     env = veo_env(omni_env, fake, tmp_path)
     out = tmp_path / "videos"
@@ -39,7 +38,6 @@ def test_a_file_that_expires_before_the_resumed_download_ends_the_job(run, fake,
     assert len([e for e in ledger_entries(env) if e["status"] == "expired"]) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: every state ends")
 def test_cancelling_a_veo_job_abandons_it_but_it_can_still_be_fetched(run, fake, vertex_env) -> None:
     fake.config.operation_polls_until_done = 100000
     started = run(video_main, "a cat walking", "--no-wait", env=vertex_env)
@@ -69,7 +67,6 @@ def creates(fake) -> list:
                                                                  or r.path.endswith("/interactions"))]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: every state ends")
 def test_batch_items_that_may_have_been_billed_are_unknown_until_retried_with_approval(run, fake, omni_env,
                                                                                       tmp_path) -> None:
     source = items_file(tmp_path)

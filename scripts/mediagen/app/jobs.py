@@ -14,8 +14,9 @@ from mediagen.app.requests import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, JobQue
 from mediagen.app.runtime import make_transport
 from mediagen.config.settings import Settings
 from mediagen.core import errors
+from mediagen.core.resources import script_path
 from mediagen.ops import batch_api
-from mediagen.ops.jobstore import TERMINAL_STATES, BatchJob, JobRecord, JobStore, store_for
+from mediagen.ops.jobstore import ABANDONED, TERMINAL_STATES, BatchJob, JobRecord, JobStore, store_for
 from mediagen.ops.ledger import ledger_for
 from mediagen.ops.lro import resume_choice
 from mediagen.ops.providers import provider_for
@@ -85,19 +86,32 @@ def list_jobs(query: JobQuery, store: JobStore, ctx: Context) -> Outcome:
 
 
 def cancel(record: JobRecord, store: JobStore, settings: Settings, ctx: Context) -> Outcome:
-    """Cancel where the API allows it (Omni interactions); Veo offers no cancel, so the job is forgotten."""
+    """Cancel where the API allows it (Omni interactions); a Veo job (no cancel at Google) is abandoned instead.
+
+    An abandoned job may still finish and be billed, so ``jobs.py wait``/``download`` can still fetch it.
+    """
     if record.state in TERMINAL_STATES:
         return Outcome({**summary(record), "cancelled": False, "reason": f"job already {record.state}"})
     provider = provider_for(record.model.get("family"), record.model["id"])
     request = provider.cancel_request(record, settings) if record.handle else None
-    if request is not None:
-        auth = resume_choice(record, settings, "video").credential.auth
-        make_transport(settings, ctx.console).send_json(request, auth)
-    else:
-        ctx.console.warn("Google offers no cancel for Veo operations: the job is forgotten locally, but the "
-                         "operation may still finish and be billed")
+    if request is None:
+        return _abandon(record, store, ctx)
+    auth = resume_choice(record, settings, "video").credential.auth
+    make_transport(settings, ctx.console).send_json(request, auth)
     record = store.update(record.job_id, state="cancelled")
-    return Outcome({**summary(record), "cancelled": True, "cancelled_remotely": request is not None})
+    return Outcome({**summary(record), "cancelled": True, "cancelled_remotely": True})
+
+
+def _abandon(record: JobRecord, store: JobStore, ctx: Context) -> Outcome:
+    """Stop waiting for a job Google cannot cancel; it stays fetchable if it finishes."""
+    job_id = record.job_id
+    note = (f"Google offers no cancel for Veo operations: job {job_id} is abandoned here, but the operation may still "
+            f"finish and be billed. If it does, python3 {script_path('jobs')} wait {job_id} (or download) still "
+            "fetches the video; it never sends a new create.")
+    ctx.console.warn(note)
+    record = store.update(job_id, state=ABANDONED)
+    return Outcome({**summary(record), "cancelled": False, "abandoned": True, "cancelled_remotely": False,
+                    "note": note, "next": f"scripts/jobs.py wait {job_id}"})
 
 
 def summary(record: JobRecord) -> dict[str, Any]:

@@ -277,6 +277,12 @@ class GenerationFailed(MediagenError):
     exit_code = ExitCode.API_FAILED
 
 
+class ResultExpired(GenerationFailed):
+    """A finished (and billed) job whose result Google deleted before it was downloaded."""
+
+    type = "expired"
+
+
 class StillRunning(MediagenError):
     """The wait ended before the job did; the job id resumes it."""
 

@@ -237,7 +237,7 @@ def _create_failed(job_id: str, items: list[BatchItem], exc: errors.MediagenErro
                    "backend": "gemini-api", "estimate_usd": record.estimate["estimate_usd"],
                    "actual_usd": None if unknown else 0.0})
     for item in items:
-        results.append(item.entry("failed", job_id=job_id, error=error, retryable=not unknown, via="batch-api"))
+        results.append(item.entry(state, job_id=job_id, error=error, retryable=not unknown, via="batch-api"))
     exc.for_job(job_id)
 
 

@@ -125,10 +125,24 @@ def _saved_before(path: Path, payload: MediaPayload) -> dict[str, Any] | None:
 
 def fetch(payload: MediaPayload, path: Path, record: VideoJob, settings: Settings, transport: Transport,
           choice: BackendChoice) -> dict[str, Any]:
-    """Write one result to ``path`` through its ``.part``: inline bytes, a gs:// object, or a Gemini file."""
+    """Write one result to ``path`` through its ``.part``: inline bytes, a gs:// object, or a Gemini file.
+
+    A result Google no longer holds (404: Gemini files are kept 2 days) is ``ResultExpired``.
+    """
     if payload.data is not None:
         return _save_inline(payload, path)
+    try:
+        return _fetch_remote(payload, path, record, settings, transport, choice)
+    except errors.NotFoundError as exc:
+        raise errors.ResultExpired(f"the result {payload.uri} is gone from Google's side ({exc.message})",
+                                   details={"uri": payload.uri}) from exc
+
+
+def _fetch_remote(payload: MediaPayload, path: Path, record: VideoJob, settings: Settings, transport: Transport,
+                  choice: BackendChoice) -> dict[str, Any]:
+    """A gs:// object or a Gemini file, downloaded and checked before it takes its final name."""
     uri = payload.uri or ""
+
     def check(part: Path, content_type: str | None) -> None:
         check_media(part, payload.mime_type)
 
@@ -142,6 +156,15 @@ def fetch(payload: MediaPayload, path: Path, record: VideoJob, settings: Setting
         done = transport.download(HttpRequest("GET", uri, label="video download"), path, auth, check=check)
     return {"path": str(path), "mime_type": payload.mime_type, "bytes": done.size, "sha256": done.sha256,
             "remote": _remote(uri)}
+
+
+def forget_partials(record: VideoJob) -> None:
+    """Remove the partial downloads of a job that will never complete (its results expired)."""
+    for planned in record.planned or []:
+        try:
+            partial_path(Path(planned)).unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _remote(uri: str) -> dict[str, Any]:

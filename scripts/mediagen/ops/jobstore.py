@@ -28,8 +28,11 @@ from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
 from mediagen.ops.records import Record
 
-TERMINAL_STATES = frozenset({"succeeded", "failed", "blocked", "cancelled"})
+TERMINAL_STATES = frozenset({"succeeded", "failed", "blocked", "cancelled", "expired"})
 ACTIVE_STATES = frozenset({"submitting", "running", "downloading"})
+# "abandoned": nobody waits for the job any more (a Veo job "cancelled" locally, as Google has no cancel), but
+# it may still finish and be billed, so jobs.py wait/download still fetch it; it is neither active nor terminal.
+ABANDONED = "abandoned"
 
 
 @dataclass(kw_only=True)

@@ -227,6 +227,8 @@ def _close_success(record: VideoJob, outcome: Any, store: JobStore, settings: Se
         raise _not_saved(record, outcome, unsaved, ledger) from unsaved.error
     except errors.BadReply as exc:          # paid for, but not a video: the job stays to be fetched again
         raise _not_a_video(record, exc) from exc
+    except errors.ResultExpired as exc:     # paid for, and gone: the job ends here
+        return _close_expired(record, outcome, store, ledger, exc)
     actual = actual_cost(record, outcome, len(videos))
     for video in videos:
         video["sidecar"] = str(write_sidecar(Path(video["path"]), _sidecar(record, video, outcome, actual,
@@ -285,13 +287,38 @@ def _state_error(record: VideoJob) -> errors.MediagenError:
             "violence, brands and minors, or describe the scene more neutrally.",
             reason="; ".join(error.get("reasons", [])) or None, details={"job_id": record.job_id})
     if record.state == "cancelled":
-        return errors.GenerationFailed(f"job {record.job_id} was cancelled", "Start a new generation if needed.")
+        return errors.GenerationFailed(f"job {record.job_id} was cancelled",
+                                       "The generation was stopped before it finished, so it has no result.",
+                                       details={"job_id": record.job_id})
+    if record.state == "expired":
+        return errors.ResultExpired(error.get("message", f"job {record.job_id} expired"), error.get("hint", ""),
+                                    details={"job_id": record.job_id})
     return errors.GenerationFailed(error.get("message", f"job {record.job_id} {record.state}"),
                                    error.get("hint", "See details."),
                                    details={"job_id": record.job_id, "error": error})
 
 
 # -- downloads ----------------------------------------------------------------------
+
+def _close_expired(record: VideoJob, outcome: Any, store: JobStore, ledger: Ledger | None,
+                   exc: errors.ResultExpired) -> VideoJob:
+    """The result expired before it was downloaded: billed, lost, and the job's final state says so."""
+    actual = actual_cost(record, outcome, len(outcome.media))
+    downloads.forget_partials(record)
+    cost = f"${actual:.4f}" if actual is not None else "at the model's price (unpriced here)"
+    error = {"type": "expired", "message": f"job {record.job_id}: the generated video expired on Google's side before "
+                                           f"it was downloaded ({exc.message}). It was billed ({cost}) and the "
+                                           "result is lost",
+             "hint": "Nothing more can be fetched for this job. Generate it again if you still need it (that is billed "
+                     "again); Gemini API results are kept 2 days, so download promptly (video_gen.py waits and "
+                     "downloads by default)."}
+    record = store.update(record.job_id, state="expired", error=error, actual_usd=actual, finished=now_iso())
+    if ledger is not None:
+        ledger.append({"run_id": record.job_id, "command": "video_gen", "status": "expired",
+                       "model": record.model["id"], "backend": record.backend["name"],
+                       "estimate_usd": record.estimate.get("estimate_usd"), "actual_usd": actual})
+    return record
+
 
 def _not_a_video(record: VideoJob, exc: errors.BadReply) -> errors.MediagenError:
     """A result that failed the media check: named, possibly billed, and how to fetch it again."""
