@@ -48,7 +48,6 @@ def creates(fake) -> list:
     return [r for r in fake.requests if r.method == "POST" and r.path.endswith(":generateContent")]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: bad input gets a clear answer")
 def test_an_unreadable_retry_after_falls_back_to_backoff(run, fake, omni_env) -> None:
     fake.add_fault(service="gemini", path_contains=":generateContent", status=429, retry_after="soon-ish")
     result = run(image_main, "a red fox", env=omni_env)
@@ -56,7 +55,6 @@ def test_an_unreadable_retry_after_falls_back_to_backoff(run, fake, omni_env) ->
     assert [r.status for r in creates(fake)] == [429, 200]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: bad input gets a clear answer")
 def test_the_url_input_deadline_is_a_setting(run, fake, omni_env, dripping_url) -> None:
     began = time.monotonic()
     result = run(image_main, "a red fox", "-i", dripping_url, "--dry-run",
@@ -67,7 +65,6 @@ def test_the_url_input_deadline_is_a_setting(run, fake, omni_env, dripping_url) 
     assert elapsed < 3.0 and not fake.requests
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: bad input gets a clear answer")
 @pytest.mark.parametrize("output", ["../../x.png", "{outside}/x.png", "sub/../../y.png"])
 def test_batch_outputs_stay_inside_the_batch_folder(run, fake, omni_env, tmp_path, output) -> None:
     outside = tmp_path / "elsewhere"

@@ -18,6 +18,7 @@ def generate_image(request: ImageRequest, ctx: Context) -> Outcome:
     require_positive(request.concurrency, "concurrency", "--concurrency")
     start = begin(request, ctx, "image")
     plan = plan_images(request.prompt, start.settings, start.catalog, ctx.console, preset=start.preset,
+                       transport=make_transport(start.settings, ctx.console),
                        load_inputs=not (request.show_defaults or request.estimate_cost))
     free = free_outcome(request, plan, SHOWN_SETTINGS, plan.http_requests)
     if free is not None:

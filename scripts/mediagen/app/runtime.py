@@ -19,8 +19,10 @@ def make_transport(settings: Settings, console: Console) -> Transport:
                      f"(attempt {attempt + 1})")
 
     retries = int(settings.get("retries") or 4)
+    deadline = settings.get("url_deadline_s")
     return Transport(retry=RetryPolicy(max_attempts=retries), on_retry=announce,
-                     credential_hosts=host_list(settings.get("credential_redirect_hosts")))
+                     credential_hosts=host_list(settings.get("credential_redirect_hosts")),
+                     fetch_deadline_s=float(deadline) if deadline else None)
 
 
 def load_catalog(env: Mapping[str, str]) -> Any:

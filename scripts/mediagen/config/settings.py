@@ -53,6 +53,8 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     # Hosts ("host" or "host:port", comma-separated) a redirect may carry API keys and tokens to, besides the
     # request's own origin. Empty by default: Google's signed download URLs need no key.
     "credential_redirect_hosts": ("MEDIAGEN_CREDENTIAL_REDIRECT_HOSTS",),
+    # Seconds an input URL (image_gen.py -i URL, video inputs) may take in all, however the server paces it.
+    "url_deadline_s": ("MEDIAGEN_URL_DEADLINE_S",),
 }
 
 # Variables the process reads by name rather than as settings (declared here too, so this module lists
@@ -277,7 +279,7 @@ def env_layer(env: Mapping[str, str], warnings: list[str]) -> Layer:
                         "(as Google's SDK does). Unset one to silence this.")
     if "use_vertex" in values:
         values["use_vertex"] = str(values["use_vertex"]).strip().lower() in ("1", "true", "yes", "on")
-    for key in ("max_cost", "poll_first_s", "poll_interval_s"):
+    for key in ("max_cost", "poll_first_s", "poll_interval_s", "url_deadline_s"):
         if key in values:
             values[key] = _number(values[key], sources[key])
     for secret in SECRET_SETTINGS:

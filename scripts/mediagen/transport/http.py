@@ -160,7 +160,7 @@ class Transport:
                  sleep: Callable[[float], None] = time.sleep,
                  on_retry: RetryListener | None = None,
                  connect_timeout_s: float = CONNECT_TIMEOUT_S,
-                 credential_hosts: Iterable[str] = ()) -> None:
+                 credential_hosts: Iterable[str] = (), fetch_deadline_s: float | None = None) -> None:
         self.session = session or new_session()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.retry = retry or RetryPolicy()
@@ -169,6 +169,8 @@ class Transport:
         self.connect_timeout_s = connect_timeout_s
         # Hosts ("host" or "host:port") a redirect may carry credentials to besides the request's own origin.
         self.credential_hosts = frozenset(h.strip().lower() for h in credential_hosts if h and h.strip())
+        # The overall deadline callers give ``fetch`` for user URLs (None: the caller's own default).
+        self.fetch_deadline_s = fetch_deadline_s
 
     def send(self, request: HttpRequest, auth: Auth | None = None, *,
              stream: bool = False) -> requests.Response:
@@ -579,11 +581,15 @@ def _server_delay(response: requests.Response, body: ErrorBody) -> float | None:
     """The wait the server asked for: RetryInfo in the body, else the Retry-After header."""
     if body.retry_delay_s is not None:
         return body.retry_delay_s
-    header = response.headers.get("Retry-After")
+    header = (response.headers.get("Retry-After") or "").strip()
     if not header:
         return None
     try:
         return max(0.0, float(header))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(header) if header else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None             # unreadable ("soon-ish"): the ordinary backoff applies
+    return max(0.0, parsed.timestamp() - time.time())

@@ -170,12 +170,16 @@ def _resolve_paths(value: Any, base_dir: Path) -> Any:
 
 
 def output_target(output_dir: Path, name: Any, kind: str) -> str:
-    """Where an item's files go: the output folder, or the item's own name inside it."""
+    """Where an item's files go: the output folder, or the item's own name inside it (never outside it)."""
     if not name:
         return str(output_dir)
     path = Path(str(name)).expanduser()
     if not path.is_absolute():
         path = output_dir / path
+    folder = Path(output_dir).resolve()
+    if not path.resolve().is_relative_to(folder):
+        raise errors.UsageError(f"output {name!r} would write outside the batch folder {folder}",
+                                "Give a name inside the folder (e.g. foxes/red.png), or choose the folder with -o.")
     if path.suffix.lower() not in MEDIA_SUFFIXES:
         path = path.with_name(path.name + (".png" if kind == "image" else ".mp4"))
     return str(path)
