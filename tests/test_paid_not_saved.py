@@ -147,3 +147,19 @@ def test_probe_files_leave_nothing_behind(run, fake, env, tmp_path) -> None:
     assert result.code == 0, result.doc
     assert [n for n in files_in(out) if not n.endswith((".png", ".json"))] == []
     assert [n for n in files_in(job_store(env)) if "probe" in n] == []
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12: a Batch API result onto a full disk")
+def test_a_batch_api_result_onto_a_full_disk_exits_10_naming_the_job(fake, env, tmp_path) -> None:
+    fake.config.image_noise = True
+    fake.config.image_pixels_override = (400, 400)
+    fake.config.batch_polls_until_done = 0
+    source = tmp_path / "prompts.txt"
+    source.write_text("a red fox\n")
+    out = tmp_path / "batch"
+    result = run_child("batch_gen", str(source), "--via", "batch-api", "--approve", "-o", str(out), env=env,
+                       cwd=tmp_path, limit_bytes=64 * 1024)
+    assert result.code == 10, (result.doc, result.stderr)
+    error = result.doc["error"]
+    assert error["type"] == "paid_not_saved" and error["details"]["job_id"].startswith("imgb-")
+    assert f"{script('jobs')} download {error['details']['job_id']}" in error["hint"]
