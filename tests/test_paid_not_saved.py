@@ -149,7 +149,6 @@ def test_probe_files_leave_nothing_behind(run, fake, env, tmp_path) -> None:
     assert [n for n in files_in(job_store(env)) if "probe" in n] == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: a Batch API result onto a full disk")
 def test_a_batch_api_result_onto_a_full_disk_exits_10_naming_the_job(fake, env, tmp_path) -> None:
     fake.config.image_noise = True
     fake.config.image_pixels_override = (400, 400)

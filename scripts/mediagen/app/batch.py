@@ -303,12 +303,13 @@ def _batch_outcomes(job_id: str, items: list[batch.BatchItem], request: BatchReq
         error = exc.to_dict()
     recorded = {i["key"]: i for i in store.get(job_id, BatchJob).items or []}
     outcomes = []
+    unfinished = "paid_not_saved" if (error or {}).get("type") == "paid_not_saved" else "failed"
     for item in items:
         entry = recorded.get(item.key) or {}
-        state = entry.get("state") if entry.get("state") in batch.DONE_STATES else "failed"
+        done = entry.get("state") in batch.DONE_STATES
+        state = entry.get("state") if done else unfinished
         outcomes.append(batch.ItemOutcome(item, state, list(entry.get("files") or []), entry.get("cost_usd"),
-                                          job_id=job_id, error=entry.get("error") or (error if state == "failed"
-                                                                                      else None)))
+                                          job_id=job_id, error=entry.get("error") or (None if done else error)))
     return outcomes
 
 

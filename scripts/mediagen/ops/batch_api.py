@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from mediagen import __version__
 from mediagen.config.credentials import BackendChoice
@@ -33,7 +33,9 @@ from mediagen.ops.images import PARAM_KEYS, ImagePlan
 from mediagen.ops.jobstore import TERMINAL_STATES, BatchJob, JobStore, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger
 from mediagen.ops.output import OutputPlan, Sidecar, release, write_sidecar
-from mediagen.ops.payloads import save_payload
+from mediagen.core.resources import script_path
+from mediagen.ops.payloads import save_payload, write_payload
+from mediagen.ops.rescue import paid_not_saved, rescue
 from mediagen.ops.preflight import check_before_paying
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, Transport
@@ -328,7 +330,7 @@ def finish(job_id: str, store: JobStore, settings: Settings, transport: Transpor
         if state.state in REMOTE_FAILURES or (state.state != "SUCCEEDED" and not _has_output(state)):
             return _close_remote_failure(record, state, store, ledger)
         store.update(job_id, state="downloading")
-        saver = _Saver(record, console)
+        saver = _Saver(record, console, settings.env)
         for result in _results(state, record, settings, transport, choice):
             saver.take(result)
         return _close_success(record, saver, store, ledger)
@@ -369,9 +371,10 @@ def _file_results(name: str, settings: Settings, transport: Transport,
 class _Saver:
     """Saves each answer's images next to its item's target, and tallies per item."""
 
-    def __init__(self, record: BatchJob, console: Console) -> None:
+    def __init__(self, record: BatchJob, console: Console, env: Mapping[str, str]) -> None:
         self.record = record
         self.console = console
+        self.env = env
         self.by_key = {key: item for item in record.items for key in item["request_keys"]}
         self.files: dict[str, list[dict[str, Any]]] = {item["key"]: [] for item in record.items}
         self.blocked: dict[str, list[str]] = {item["key"]: [] for item in record.items}
@@ -401,19 +404,36 @@ class _Saver:
         output = self.outputs.setdefault(item["key"], OutputPlan(item["output_target"], item["output_target"],
                                                                  item["prompt"], "image"))
         number = int(key.rsplit("-", 1)[-1]) if item["count"] > 1 else None
-        path = output.reserve(payload.mime_type, number)
+        try:
+            path = output.reserve(payload.mime_type, number)
+        except OSError as exc:
+            raise self._unsaved(output.folder / output.stem, payload, exc) from exc
         try:
             info = save_payload(payload, path)
         except errors.BadReply as exc:      # one answer that is not the image it claims fails its item alone
             release([path])
             self.errors[item["key"]].append({"message": f"the batch answer for {key} is unusable: {exc.message}"})
             return
+        except OSError as exc:              # paid, and the disk is full: keep it, say where, stop here
+            release([path])
+            raise self._unsaved(path, payload, exc) from exc
         except BaseException:
             release([path])
             raise
         info["sidecar"] = str(write_sidecar(path, _sidecar(self.record, item, info, parsed, key)))
         self.console.info(f"saved {path} (line {item['line']})")
         self.files[item["key"]].append(info)
+
+
+    def _unsaved(self, target: Path, payload: Any, exc: OSError) -> errors.PaidNotSaved:
+        """Exit 10: a paid image of the batch could not be written; it goes to the rescue folder if it can."""
+        job_id = self.record.job_id
+        kept = rescue(lambda handle: write_payload(payload, handle), target.name, self.env)
+        recover = (f"When there is space again, python3 {script_path('jobs')} download {job_id} saves the batch's "
+                   "results again (no new generation; images saved before the disk filled may then appear twice).")
+        error = paid_not_saved("an image of the batch", target, exc, [kept] if kept else [],
+                               identity=f"batch job {job_id}", recover=recover, remote=self.record.handle)
+        return error.for_job(job_id)
 
 
 def _sidecar(record: BatchJob, item: dict[str, Any], info: dict[str, Any], parsed: GenerationOutcome,

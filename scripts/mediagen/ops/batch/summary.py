@@ -135,4 +135,8 @@ def _failure_error(failed: list[ItemOutcome], summary: str, results: str) -> err
                 "them again anyway, rerun with --retry-unknown --approve (each may then be billed twice). " + hint)
     if issubclass(cls, errors.ApiError):
         return cls(message, hint, status=first.get("status"))
-    return cls(message, hint)
+    error = cls(message, hint)
+    if isinstance(first.get("details"), dict):
+        error.details = first["details"]            # e.g. the job that resumes it
+    error.rescued = list(first.get("rescued") or [])
+    return error
