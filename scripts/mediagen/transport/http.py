@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
-from urllib.parse import urljoin, urlparse
 
 import requests
 import requests.adapters
@@ -32,6 +31,7 @@ from mediagen.core import errors
 from mediagen.core.files import partial_path
 from mediagen.core.redaction import redact_headers, redact_text
 from mediagen.transport.http_errors import ErrorBody, error_for_status, parse_error_body
+from mediagen.transport.redirects import follow_redirects
 
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 300.0          # 4K image generation can take minutes
@@ -55,10 +55,6 @@ def new_session(pool_size: int | None = None) -> requests.Session:
     return session
 
 
-MAX_REDIRECTS = 10
-# Headers that identify or authorize the caller: never sent to another origin unless it is allowed.
-CREDENTIAL_HEADERS = frozenset({"authorization", "x-goog-api-key", "proxy-authorization", "cookie",
-                                "x-goog-user-project"})
 
 
 class Auth(Protocol):
@@ -327,7 +323,8 @@ class Transport:
                                             params=dict(request.params) or None, json=request.json,
                                             data=request.data, stream=stream, timeout=timeout,
                                             allow_redirects=False)
-            return self._follow(response, request, headers, stream, timeout)
+            return follow_redirects(self.session, response, request, headers, stream=stream, timeout=timeout,
+                                    allowed=self.credential_hosts)
         except requests.ConnectTimeout as exc:
             raise _Retryable(errors.NetworkError(_net_message(request, exc), _NET_HINT), "connect timeout") from exc
         except requests.ReadTimeout as exc:
@@ -344,37 +341,6 @@ class Transport:
             if _never_connected(exc) or not request.billable:
                 raise _Retryable(error, "connection failed") from exc
             raise error from exc
-
-    def _follow(self, response: requests.Response, request: HttpRequest, headers: dict[str, str], stream: bool,
-                timeout: tuple[float, float]) -> requests.Response:
-        """Follow redirects ourselves, so credentials reach only the request's own origin (or allowed hosts).
-
-        ``requests`` drops ``Authorization`` on a host change but keeps custom
-        headers such as ``x-goog-api-key``; here every credential header is
-        dropped (for good) at the first hop to another scheme, host or port.
-        """
-        origin, method = _origin(request.url), request.method
-        for _ in range(MAX_REDIRECTS):
-            if not response.is_redirect:
-                return response
-            target = urljoin(response.url, response.headers["Location"])
-            response.close()
-            method, keep_body = _redirected_method(method, response.status_code)
-            if _origin(target) != origin and not self._may_carry_credentials(target):
-                headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
-            response = self.session.request(method, target, headers=headers,
-                                            json=request.json if keep_body else None,
-                                            data=request.data if keep_body else None, stream=stream,
-                                            timeout=timeout, allow_redirects=False)
-        response.close()
-        raise errors.NetworkError(f"{request.label or request.method}: more than {MAX_REDIRECTS} redirects",
-                                  _NET_HINT, method=request.method, url=redact_text(request.url))
-
-    def _may_carry_credentials(self, url: str) -> bool:
-        """Whether a redirect target is on the configured allow-list (``host`` or ``host:port``)."""
-        parsed = urlparse(url)
-        host = (parsed.hostname or "").lower()
-        return bool(host) and (host in self.credential_hosts or f"{host}:{parsed.port}" in self.credential_hosts)
 
     def _retryable_status(self, request: HttpRequest, status: int, body: ErrorBody) -> bool:
         if body.per_day_quota:
@@ -411,24 +377,6 @@ def _body_chunks(response: requests.Response, request: HttpRequest) -> Iterator[
             f"the connection broke after {received} {expected}bytes of the answer to "
             f"{request.label or request.method}", _NET_HINT, method=request.method,
             url=redact_text(request.url), details={"received_bytes": received}) from exc
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the scheme's default port filled in."""
-    parsed = urlparse(url)
-    port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme)
-    return parsed.scheme.lower(), (parsed.hostname or "").lower(), port
-
-
-def _redirected_method(method: str, status: int) -> tuple[str, bool]:
-    """The method of the next hop and whether the body goes with it (as browsers and ``requests`` do)."""
-    if status in (307, 308):
-        return method, True
-    if status == 303 and method != "HEAD":
-        return "GET", False
-    if status in (301, 302) and method == "POST":
-        return "GET", False
-    return method, method not in ("GET", "HEAD")
 
 
 def _raw_chunks(response: requests.Response) -> Any:
