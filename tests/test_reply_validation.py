@@ -123,7 +123,6 @@ def test_vertex_replies_are_checked_too(run, fake, vertex_env) -> None:
     check_possibly_billed(veo, veo.doc["error"]["details"]["job_id"])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: a refused connection was never billed")
 def test_a_create_that_never_connected_is_failed_not_unknown(run, fake, omni_env) -> None:
     result = run(image_main, "a red fox", env={**omni_env, "GOOGLE_GEMINI_BASE_URL": "http://127.0.0.1:9"})
     assert result.code == 5 and result.doc["error"]["type"] == "network", result.doc

@@ -57,6 +57,10 @@ def new_session(pool_size: int | None = None) -> requests.Session:
 
 
 
+# ``details`` of a NetworkError whose connection was never established: the server saw nothing, nothing is billed.
+NEVER_SENT = {"connected": False}
+
+
 class Auth(Protocol):
     """What the transport needs from a credential."""
 
@@ -326,7 +330,8 @@ class Transport:
             return follow_redirects(self.session, response, request, headers, stream=stream, timeout=timeout,
                                     allowed=self.credential_hosts)
         except requests.ConnectTimeout as exc:
-            raise _Retryable(errors.NetworkError(_net_message(request, exc), _NET_HINT), "connect timeout") from exc
+            raise _Retryable(errors.NetworkError(_net_message(request, exc), _NET_HINT, details=dict(NEVER_SENT)),
+                             "connect timeout") from exc
         except requests.ReadTimeout as exc:
             error = errors.RequestTimeout(
                 f"{request.label or request.method} timed out after {read_timeout:.0f}s",
@@ -336,9 +341,10 @@ class Transport:
                 raise error from exc       # the server may be generating (and billing) already
             raise _Retryable(error, "read timeout") from exc
         except requests.ConnectionError as exc:
-            error = errors.NetworkError(_net_message(request, exc), _NET_HINT,
-                                        method=request.method, url=redact_text(request.url))
-            if _never_connected(exc) or not request.billable:
+            never = _never_connected(exc)
+            error = errors.NetworkError(_net_message(request, exc), _NET_HINT, method=request.method,
+                                        url=redact_text(request.url), details=dict(NEVER_SENT) if never else None)
+            if never or not request.billable:
                 raise _Retryable(error, "connection failed") from exc
             raise error from exc
 

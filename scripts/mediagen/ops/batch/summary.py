@@ -54,6 +54,8 @@ def item_state(error: dict[str, Any]) -> str:
     kind = error.get("type")
     if kind == "paid_not_saved":
         return "paid_not_saved"
+    if (error.get("details") or {}).get("connected") is False:
+        return "failed"                     # never reached the server: nothing can have been billed
     if kind in ("timeout", "network", "bad_reply") or (kind == "server_error" and error.get("status") != 503):
         return "unknown"
     return "failed"
