@@ -55,8 +55,6 @@ def new_session(pool_size: int | None = None) -> requests.Session:
     return session
 
 
-
-
 # ``details`` of a NetworkError whose connection was never established: the server saw nothing, nothing is billed.
 NEVER_SENT = {"connected": False}
 
