@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from mediagen.config.settings import Settings
+from mediagen.core import errors
+from mediagen.core.files import describe_os_error
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
 
@@ -42,10 +44,15 @@ class Ledger:
 
         record = {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **entry}
         line = json.dumps(redact(record), ensure_ascii=False, sort_keys=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.path) + ".lock", timeout=30):
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(self.path) + ".lock", timeout=30):
+                with open(self.path, "a", encoding="utf-8") as handle:
+                    handle.write(line + "\n")
+        except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            raise errors.ConfigError(f"cannot write the ledger {self.path}: {describe_os_error(exc)}",
+                                     "Point the ledger setting (MEDIAGEN_LEDGER) at a file you can write.",
+                                     details={"path": str(self.path)}) from exc
         return record
 
     def entries(self) -> Iterator[dict[str, Any]]:
