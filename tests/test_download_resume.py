@@ -33,3 +33,20 @@ def test_a_killed_download_resumes_into_its_planned_name(run, fake, omni_env, tm
     again = run(jobs_main, "download", job_id, env=env)
     assert again.code == 0 and again.doc["videos"] == resumed.doc["videos"]
     assert len([e for e in ledger_entries(env) if e["run_id"] == job_id and e["status"] == "succeeded"]) == 1
+
+
+def test_a_name_another_unfinished_job_planned_is_not_offered(tmp_path) -> None:
+    from mediagen.ops import downloads
+    from mediagen.ops.jobstore import JobStore, VideoJob
+    from mediagen.wire.common import MediaPayload
+
+    store, folder = JobStore(tmp_path / "jobs"), tmp_path / "videos"
+    common = {"state": "downloading", "model": {"id": "m"}, "backend": {"name": "gemini-api"},
+              "output": {"folder": str(folder), "stem": "clip"}}
+    store.create(VideoJob.of(job_id="vid-a", planned=[str(folder / "clip.mp4")], **common))
+    second = store.create(VideoJob.of(job_id="vid-b", **common))
+    media = [MediaPayload("video/mp4", uri="https://example.test/v.mp4")]
+    paths = downloads.planned_paths(second, media, store, settings=None)
+    assert paths == [folder / "clip-2.mp4"] and (folder / ".clip-2.mp4.part").is_file()
+    assert store.get("vid-b").planned == [str(folder / "clip-2.mp4")]
+    assert not (folder / "clip.mp4").exists() and not (folder / "clip-2.mp4").exists()

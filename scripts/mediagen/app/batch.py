@@ -68,7 +68,10 @@ def prepare_batch(request: BatchRequest, ctx: Context) -> Outcome | Prepared:
     repeat = _repeat(selection, catalog, request.via == "batch-api")
     _gate(request, settings, cost, len(selection.pending), repeat)
     if request.dry_run:
-        return Outcome(_dry_run_doc(plan, selection, request, cost))
+        doc = _dry_run_doc(plan, selection, request, cost)
+        if repeat.items:
+            doc["retry_unknown"] = {"items": repeat.items, "max_usd": repeat.usd}
+        return Outcome(doc)
 
     def start() -> Outcome:
         _warn_repeat(ctx, repeat)
