@@ -68,10 +68,7 @@ def prepare_batch(request: BatchRequest, ctx: Context) -> Outcome | Prepared:
     repeat = _repeat(selection, catalog, request.via == "batch-api")
     _gate(request, settings, cost, len(selection.pending), repeat)
     if request.dry_run:
-        doc = _dry_run_doc(plan, selection, request, cost)
-        if repeat.items:
-            doc["retry_unknown"] = {"items": repeat.items, "max_usd": repeat.usd}
-        return Outcome(doc)
+        return Outcome(_dry_run_doc(plan, selection, request, cost, repeat))
 
     def start() -> Outcome:
         _warn_repeat(ctx, repeat)
@@ -203,10 +200,12 @@ def _estimate_doc(plan: batch.BatchPlan, selection: batch.Selection, catalog: An
 
 
 def _dry_run_doc(plan: batch.BatchPlan, selection: batch.Selection, request: BatchRequest,
-                 cost: dict[str, Any]) -> dict[str, Any]:
+                 cost: dict[str, Any], repeat: Repeat) -> dict[str, Any]:
     doc: dict[str, Any] = {"dry_run": True, "via": request.via, "pending": len(selection.pending),
                            "skipped_done": len(selection.done), "results_file": str(plan.results_path),
                            "cost": _cost_doc(cost, request.via == "batch-api", None, 0.0)}
+    if repeat.items:
+        doc["retry_unknown"] = {"items": repeat.items, "max_usd": repeat.usd}
     if request.via == "batch-api":
         doc["requests"] = [describe_requests([_preview_create(items)],
                                              placeholder_headers(items[0].plan.choice.credential))[0]
