@@ -6,11 +6,12 @@ synthetic large video blobs.
   them incompressible for memory benchmarks.
 * Clips are real, playable MP4s made once per (seconds, aspect) by ffmpeg
   (``testsrc2`` video + 440 Hz sine audio, H.264/AAC, faststart) and cached
-  for the whole process. If ffmpeg is missing or fails, a minimal byte blob
-  starting with a valid ``ftyp`` box is used instead: it passes "is this an
-  MP4" sniffing but is NOT playable.
+  for the whole process. If ffmpeg is missing or fails, ``data/tiny.mp4`` (a
+  real 1 s clip made once by ffmpeg) plus a ``free`` box is used instead: it has
+  the ``ftyp`` and ``moov`` boxes a player (and mediagen's media check) needs.
 * Synthetic blobs are generated on the fly chunk by chunk for any byte range,
-  so a 300 MB download never sits in memory.
+  so a 300 MB download never sits in memory: the tiny clip, then a ``free``
+  box of filler up to the requested size.
 """
 
 from __future__ import annotations
@@ -123,12 +124,19 @@ def dims_for_aspect(aspect: str) -> tuple[int, int]:
     return (180, 320) if aspect == "9:16" else (320, 180)
 
 
+TINY_MP4 = os.path.join(os.path.dirname(__file__), "data", "tiny.mp4")
+
+
+def tiny_mp4() -> bytes:
+    """A real 1 s, 64x36 H.264 MP4 (``ftyp``, ``moov``, ``mdat``), made once by ffmpeg and kept in ``data/``."""
+    with open(TINY_MP4, "rb") as fh:
+        return fh.read()
+
+
 def fallback_mp4(seconds: float = 8.0) -> bytes:
-    """Not playable: an ``ftyp`` box followed by an ``mdat`` box of filler."""
-    ftyp = struct.pack(">I4s4sI4s4s4s4s", 32, b"ftyp", b"isom", 0x200, b"isom", b"iso2", b"avc1", b"mp41")
+    """Without ffmpeg: the tiny real MP4 plus a ``free`` box naming ``seconds`` (plays 1 s; ``moov`` present)."""
     payload = (b"fake-google-video-%05.1fs " % seconds) * 32
-    mdat = struct.pack(">I4s", 8 + len(payload), b"mdat") + payload
-    return ftyp + mdat
+    return tiny_mp4() + struct.pack(">I4s", 8 + len(payload), b"free") + payload
 
 
 def mp4_bytes(seconds: float, aspect: str = "16:9") -> bytes:
@@ -207,10 +215,10 @@ _BIG = _PATTERN * 17                                                 # > 1 MiB +
 
 
 def synthetic_header(size: int) -> bytes:
-    """``ftyp`` box + a 64-bit ``mdat`` box header that claims the rest of the file."""
-    ftyp = struct.pack(">I4s4sI4s4s", 24, b"ftyp", b"isom", 0x200, b"isom", b"mp41")
-    mdat = struct.pack(">I4sQ", 1, b"mdat", max(16, size - len(ftyp)))
-    return (ftyp + mdat)[:size]
+    """The tiny real MP4 (``ftyp``, ``moov``, ``mdat``) + a 64-bit ``free`` box header claiming the rest."""
+    tiny = tiny_mp4()
+    free = struct.pack(">I4sQ", 1, b"free", max(16, size - len(tiny)))
+    return (tiny + free)[:size]
 
 
 def synthetic_iter(size: int, start: int, end: int, chunk: int = 1 << 20) -> Iterator[bytes]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from .cliproxy import CliProxyService
 from .common import ApiError, Request, Response, google_error, rand_b64, rand_id, text_response
+from .edges import EdgeControls, Edges
 from .gcs import GcsService, put_object
 from .gemini import GeminiService
 from .hosts import PUBLIC_ORIGINS, misdirected
@@ -278,7 +279,7 @@ def _retry_delay_str(value: Any) -> str | None:
     return str(value)
 
 
-class FakeGoogle:
+class FakeGoogle(EdgeControls):
     """Real HTTP fakes of the Gemini API, Vertex AI, Google OAuth, GCS and
     CLIProxyAPI on 127.0.0.1, speaking Google's wire formats.
 
@@ -315,6 +316,7 @@ class FakeGoogle:
         self._recorded: list[Recorded] = []
         self._faults: list[Fault] = []
         self.server_errors: list[str] = []   # tracebacks of handler crashes (answered 500)
+        self.edges = Edges()                 # cut bodies, redirects, drips (edges.py)
         self._reset_credentials()
         # identity registries (kept across reset())
         self._service_accounts: dict[str, dict] = {}   # client_email -> {"public_key", "key_id", ...}
@@ -396,6 +398,7 @@ class FakeGoogle:
         with self._lock:
             self._recorded.clear()
             self._faults.clear()
+            self.edges.clear()
             self.server_errors.clear()
             self.misdirected.clear()
             defaults = Config()
@@ -548,7 +551,8 @@ class FakeGoogle:
                 rec.status = resp.status
                 handler.send(resp)
                 return
-        resp = self._dispatch(req)
+        resp = self.edges.redirect(service, method, req) or self._dispatch(req)
+        resp = self.edges.finish(service, method, req, resp)
         rec.status = resp.status
         if resp.abort:
             rec.status = 0

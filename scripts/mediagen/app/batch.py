@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mediagen.app.context import Context
-from mediagen.app.gate import Budget, gate
+from mediagen.app.gate import Budget, Repeat, gate
 from mediagen.app.generation import cap_of, describe_requests, resolve, warn_if_over_cap
 from mediagen.app.outcome import Outcome, Prepared, SavedFile, completed, require_positive
 from mediagen.app.requests import BatchRequest, item_defaults
@@ -24,6 +24,8 @@ from mediagen.core import errors
 from mediagen.ops import batch, batch_api
 from mediagen.ops.jobstore import BatchJob, store_for
 from mediagen.ops.ledger import ledger_for
+from mediagen.ops.lro import may_have_started
+from mediagen.ops.preflight import check_before_paying
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, RetryPolicy
 from mediagen.transport.limiter import AdaptiveLimiter
@@ -55,7 +57,8 @@ def prepare_batch(request: BatchRequest, ctx: Context) -> Outcome | Prepared:
         return Outcome({"items": len(plan.items), "settings": plan.items[0].plan.settings.show(SHOWN_SETTINGS),
                         "output_dir": str(output_dir)})
     results = batch.ResultsFile(plan.results_path)
-    selection = batch.select(plan.items, results.load(), retry_failed=request.retry_failed)
+    selection = batch.select(plan.items, results.load(), retry_failed=request.retry_failed,
+                             retry_unknown=request.retry_unknown)
     store = store_for(settings)
     batch_jobs, video_jobs = _split_jobs(selection, store)
     if request.via == "batch-api":
@@ -63,13 +66,17 @@ def prepare_batch(request: BatchRequest, ctx: Context) -> Outcome | Prepared:
     cost = _price(selection.pending, catalog, request.via == "batch-api")
     if request.estimate_cost:
         return Outcome(_estimate_doc(plan, selection, catalog, cost, request.via == "batch-api"))
-    _gate(request, settings, cost, len(selection.pending))
+    repeat = _repeat(selection, catalog, request.via == "batch-api")
+    _gate(request, settings, cost, len(selection.pending), repeat)
     if request.dry_run:
-        return Outcome(_dry_run_doc(plan, selection, request, cost))
+        return Outcome(_dry_run_doc(plan, selection, request, cost, repeat))
 
     def start() -> Outcome:
+        _warn_repeat(ctx, repeat)
         document = _run(request, ctx, plan, selection, batch_jobs, video_jobs, results, store, catalog, cost)
         warn_if_over_cap(document.get("cost") or {}, cap_of(settings), ctx.console, "this batch")
+        if repeat.items:
+            document["retry_unknown"] = {"items": repeat.items, "max_usd": repeat.usd}
         return Outcome(document, _files(document))
 
     return Prepared({"input": str(plan.source.path), "output_dir": str(plan.output_dir), "via": request.via,
@@ -86,8 +93,28 @@ def _check_request(request: BatchRequest) -> None:
         raise errors.UsageError("--via batch-api takes images only", "Drop --kind video, or use --via online.")
 
 
-def _gate(request: BatchRequest, settings: Settings, cost: dict[str, Any], items: int) -> None:
-    """The cap always; approval above the approve_above threshold (or when the batch cannot be priced)."""
+def _repeat(selection: batch.Selection, catalog: Any, via_batch: bool) -> Repeat:
+    """The items ``--retry-unknown`` sends again, and the most a second bill for them could cost."""
+    if not selection.repeating:
+        return Repeat()
+    price = _price(selection.repeating, catalog, via_batch)
+    usd = price["batch_usd"] if via_batch else price["standard_usd"]
+    return Repeat(len(selection.repeating), usd if price["priced"] else None)
+
+
+def _warn_repeat(ctx: Context, repeat: Repeat) -> None:
+    if repeat.items:
+        ctx.console.warn(f"sending {repeat.items} item(s) again that may already have been billed: "
+                         f"{_usd(repeat.usd)} may be billed twice")
+
+
+def _usd(value: float | None) -> str:
+    return f"at most ${value:.2f}" if value is not None else "an unpriced amount"
+
+
+def _gate(request: BatchRequest, settings: Settings, cost: dict[str, Any], items: int, repeat: Repeat) -> None:
+    """The cap always; approval above the approve_above threshold (or when the batch cannot be priced), and
+    always for items that may be billed twice."""
     likely = cost["batch_usd"] if request.via == "batch-api" else cost["standard_usd"]
     to_pay = _worst(cost, likely)
     configured = settings.get("approve_above")
@@ -96,7 +123,8 @@ def _gate(request: BatchRequest, settings: Settings, cost: dict[str, Any], items
                     note=f", over the approval threshold ${threshold:.2f} (approve_above in the config file)",
                     details={"approve_above": threshold, "items": items}, likely_usd=likely)
     needed = not (budget.priced and to_pay is not None and to_pay <= threshold + 1e-9)
-    gate(budget, cap_of(settings), approval_needed=needed, approved=request.approve, spending=not request.dry_run)
+    gate(budget, cap_of(settings), approval_needed=needed, approved=request.approve, spending=not request.dry_run,
+         repeat=repeat)
 
 
 def _worst(cost: dict[str, Any], likely: float | None) -> float | None:
@@ -191,10 +219,12 @@ def _estimate_doc(plan: batch.BatchPlan, selection: batch.Selection, catalog: An
 
 
 def _dry_run_doc(plan: batch.BatchPlan, selection: batch.Selection, request: BatchRequest,
-                 cost: dict[str, Any]) -> dict[str, Any]:
+                 cost: dict[str, Any], repeat: Repeat) -> dict[str, Any]:
     doc: dict[str, Any] = {"dry_run": True, "via": request.via, "pending": len(selection.pending),
                            "skipped_done": len(selection.done), "results_file": str(plan.results_path),
                            "cost": _cost_doc(cost, request.via == "batch-api", None, 0.0)}
+    if repeat.items:
+        doc["retry_unknown"] = {"items": repeat.items, "max_usd": repeat.usd}
     if request.via == "batch-api":
         doc["requests"] = [describe_requests([_preview_create(items)],
                                              placeholder_headers(items[0].plan.choice.credential))[0]
@@ -234,6 +264,7 @@ def _run(request: BatchRequest, ctx: Context, plan: batch.BatchPlan, selection: 
          results: batch.ResultsFile, store: Any, catalog: Any, cost: dict[str, Any]) -> dict[str, Any]:
     settings = plan.items[0].plan.settings
     ledger = ledger_for(settings)
+    check_before_paying(output=plan.output_dir, store=store.folder, ledger=ledger.path)
     transport = make_transport(settings, ctx.console)
     outcomes = [batch.previous_outcome(item) for item in selection.done]
     job_ids = list(batch_jobs) + list(video_jobs)
@@ -259,7 +290,8 @@ def _run(request: BatchRequest, ctx: Context, plan: batch.BatchPlan, selection: 
             except errors.MediagenError as exc:       # recorded (never resent); the other groups still go
                 job_id = (exc.details or {}).get("job_id") if isinstance(exc.details, dict) else None
                 job_ids += [job_id] if job_id else []
-                outcomes += [batch.ItemOutcome(i, "failed", job_id=job_id, error=exc.to_dict()) for i in items]
+                state = "unknown" if may_have_started(exc) else "failed"
+                outcomes += [batch.ItemOutcome(i, state, job_id=job_id, error=exc.to_dict()) for i in items]
                 continue
             job_ids.append(record.job_id)
             outcomes += _batch_outcomes(record.job_id, items, request, ctx, store, settings, transport, ledger)
@@ -292,12 +324,13 @@ def _batch_outcomes(job_id: str, items: list[batch.BatchItem], request: BatchReq
         error = exc.to_dict()
     recorded = {i["key"]: i for i in store.get(job_id, BatchJob).items or []}
     outcomes = []
+    unfinished = "paid_not_saved" if (error or {}).get("type") == "paid_not_saved" else "failed"
     for item in items:
         entry = recorded.get(item.key) or {}
-        state = entry.get("state") if entry.get("state") in batch.DONE_STATES else "failed"
+        done = entry.get("state") in batch.DONE_STATES
+        state = entry.get("state") if done else unfinished
         outcomes.append(batch.ItemOutcome(item, state, list(entry.get("files") or []), entry.get("cost_usd"),
-                                          job_id=job_id, error=entry.get("error") or (error if state == "failed"
-                                                                                      else None)))
+                                          job_id=job_id, error=entry.get("error") or (None if done else error)))
     return outcomes
 
 

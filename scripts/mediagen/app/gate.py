@@ -12,6 +12,11 @@ batches. Two rules, in this order:
    true``), or a cap given with this very request that covers the estimate.
    A cap from the config file or environment limits but never approves.
 
+3. **Billing twice**: resending items whose earlier create may already have
+   been billed (``--retry-unknown``) needs ``--approve`` itself, whatever the
+   cap; the refusal says how many items may be billed twice and the most
+   that could cost.
+
 Free outcomes (``--dry-run``) pass the cap check and need no approval.
 The estimate compared is the run's maximum where prices are uncertain.
 """
@@ -54,8 +59,16 @@ class Cap:
     explicit: bool = False
 
 
+@dataclass(frozen=True)
+class Repeat:
+    """Items to send again although their earlier create may already have been billed, and what they cost."""
+
+    items: int = 0
+    usd: float | None = None
+
+
 def gate(budget: Budget, cap: Cap, *, approval_needed: bool = False, approved: bool = False,
-         spending: bool = True, partial: dict[str, Any] | None = None) -> None:
+         spending: bool = True, partial: dict[str, Any] | None = None, repeat: Repeat | None = None) -> None:
     """Refuse (``BudgetExceeded`` or ``ApprovalRequired``, exit 9) unless the run may spend ``budget``.
 
     Args:
@@ -63,8 +76,11 @@ def gate(budget: Budget, cap: Cap, *, approval_needed: bool = False, approved: b
         approved: ``--approve`` / ``approve: true``.
         spending: False for dry runs (cap checked, no approval needed).
         partial: the document to return with a refusal (e.g. the storyboard's budget).
+        repeat: items that may be billed twice; they always need ``approved``.
     """
     _check_cap(budget, cap, partial)
+    if spending and repeat is not None and repeat.items and not approved:
+        raise _repeat_error(repeat, partial)
     if not spending or not approval_needed or approved:
         return
     if cap.explicit and cap.usd is not None and budget.priced and budget.usd is not None:
@@ -106,3 +122,13 @@ def _approval_error(budget: Budget, cap: Cap, partial: dict[str, Any] | None) ->
         "given with the request also approves. --dry-run shows the requests.",
         details={"estimate_usd": budget.usd if budget.priced else None, "max_cost": cap.usd, **budget.details},
         partial=partial)
+
+
+def _repeat_error(repeat: Repeat, partial: dict[str, Any] | None) -> errors.ApprovalRequired:
+    amount = f"at most ${repeat.usd:.2f}" if repeat.usd is not None else "an unpriced amount"
+    return errors.ApprovalRequired(
+        f"{repeat.items} item(s) may be billed twice ({amount}): Google may already have billed their earlier "
+        "create, whose result never arrived; nothing was sent",
+        "Check your usage (AI Studio or the Cloud console) for those items first. To send them again anyway, add "
+        "--approve (approve: true); a max cost alone does not approve this.",
+        details={"items": repeat.items, "max_usd": repeat.usd}, partial=partial)

@@ -22,6 +22,7 @@ def generate_image(request: ImageRequest, ctx: Context) -> Outcome:
     start = begin(request, ctx, "image")
     check_output_name(start.settings.get("output"))         # a format that cannot be written: refused unsent
     plan = plan_images(request.prompt, start.settings, start.catalog, ctx.console, preset=start.preset,
+                       transport=make_transport(start.settings, ctx.console),
                        load_inputs=not (request.show_defaults or request.estimate_cost))
     free = free_outcome(request, plan, SHOWN_SETTINGS, plan.http_requests, PREVIEW_SETTINGS)
     if free is not None:

@@ -16,7 +16,7 @@ from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.resources import script_command
 from mediagen.ops import batch_api
-from mediagen.ops.jobstore import TERMINAL_STATES, BatchJob, JobRecord, JobStore, store_for
+from mediagen.ops.jobstore import ABANDONED, TERMINAL_STATES, BatchJob, JobRecord, JobStore, store_for
 from mediagen.ops.ledger import ledger_for
 from mediagen.ops.lro import resume_choice
 from mediagen.ops.providers import provider_for
@@ -33,7 +33,7 @@ def job_command(query: JobQuery, ctx: Context) -> Outcome:
     if query.show_defaults:
         return Outcome(_defaults(settings, store))
     if query.action == "list":
-        return list_jobs(query, store)
+        return list_jobs(query, store, ctx)
     record = _record(query, store)
     if isinstance(record, BatchJob):        # Gemini Batch API image jobs (batch_gen.py)
         transport = make_transport(settings, ctx.console)
@@ -73,26 +73,45 @@ def get_video(query: JobQuery, ctx: Context) -> Outcome:
     return Outcome({**outcome.document, "done": True}, outcome.files)
 
 
-def list_jobs(query: JobQuery, store: JobStore) -> Outcome:
-    """The newest jobs first (optionally one state, or 'active')."""
-    jobs = [summary(r) for r in store.list(query.state)[: max(1, query.limit)]]
-    return Outcome({"store": str(store.folder), "jobs": jobs})
+def list_jobs(query: JobQuery, store: JobStore, ctx: Context) -> Outcome:
+    """The newest jobs first (optionally one state, or 'active'); damaged record files are named, not fatal."""
+    records, damaged = store.scan(query.state)
+    document: dict[str, Any] = {"store": str(store.folder),
+                                "jobs": [summary(r) for r in records[: max(1, query.limit)]]}
+    if damaged:
+        document["damaged"] = [{"file": str(d.path), "problem": d.problem} for d in damaged]
+        for item in damaged:
+            ctx.console.warn(f"skipped the damaged job record {item.path}: {item.problem}")
+    return Outcome(document)
 
 
 def cancel(record: JobRecord, store: JobStore, settings: Settings, ctx: Context) -> Outcome:
-    """Cancel where the API allows it (Omni interactions); Veo offers no cancel, so the job is forgotten."""
+    """Cancel where the API allows it (Omni interactions); a Veo job (no cancel at Google) is abandoned instead.
+
+    An abandoned job may still finish and be billed, so ``jobs.py wait``/``download`` can still fetch it.
+    """
     if record.state in TERMINAL_STATES:
         return Outcome({**summary(record), "cancelled": False, "reason": f"job already {record.state}"})
     provider = provider_for(record.model.get("family"), record.model["id"])
     request = provider.cancel_request(record, settings) if record.handle else None
-    if request is not None:
-        auth = resume_choice(record, settings, "video").credential.auth
-        make_transport(settings, ctx.console).send_json(request, auth)
-    else:
-        ctx.console.warn("Google offers no cancel for Veo operations: the job is forgotten locally, but the "
-                         "operation may still finish and be billed")
+    if request is None:
+        return _abandon(record, store, ctx)
+    auth = resume_choice(record, settings, "video").credential.auth
+    make_transport(settings, ctx.console).send_json(request, auth)
     record = store.update(record.job_id, state="cancelled")
-    return Outcome({**summary(record), "cancelled": True, "cancelled_remotely": request is not None})
+    return Outcome({**summary(record), "cancelled": True, "cancelled_remotely": True})
+
+
+def _abandon(record: JobRecord, store: JobStore, ctx: Context) -> Outcome:
+    """Stop waiting for a job Google cannot cancel; it stays fetchable if it finishes."""
+    job_id = record.job_id
+    note = (f"Google offers no cancel for Veo operations: job {job_id} is abandoned here, but the operation may still "
+            f"finish and be billed. If it does, {script_command('jobs.py', 'wait', job_id)} (or download) still "
+            "fetches the video; it never sends a new create.")
+    ctx.console.warn(note)
+    record = store.update(job_id, state=ABANDONED)
+    return Outcome({**summary(record), "cancelled": False, "abandoned": True, "cancelled_remotely": False,
+                    "note": note, "next": script_command("jobs.py", "wait", job_id)})
 
 
 def summary(record: JobRecord) -> dict[str, Any]:
@@ -110,7 +129,7 @@ def _record(query: JobQuery, store: JobStore) -> JobRecord:
     if not query.job_id:
         raise errors.UsageError(f"jobs.py {query.action} needs a job id",
                                 f"Run {script_command('jobs.py', 'list')} to see job ids.")
-    return store.get(query.job_id)
+    return store.get(query.job_id, complete=True)
 
 
 def _timeout(query: JobQuery) -> float:

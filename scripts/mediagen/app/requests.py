@@ -259,6 +259,9 @@ class BatchRequest(Spending):
     rate: float | None = arg("Start paced at this many requests per second.", setting=None)
     retry_failed: bool = arg("Also resend items whose earlier attempt failed (never ones that may have been "
                              "billed).", False, setting=None)
+    retry_unknown: bool = arg("Also resend items whose earlier create may have been billed without a result "
+                              "(state unknown); they may be billed twice, so this needs approve, and the refusal "
+                              "first says how many items and the most it could cost.", False, setting=None)
     approve: bool = arg("Approve the estimate above the approve_above threshold.", False, setting=None)
     wait: bool = arg("Wait for jobs (default).", True, faces=CLI, setting=None)
     wait_timeout: float | None = arg("Stop waiting for jobs after S seconds.", minimum=0, setting=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from mediagen.config.settings import Settings, process_date, process_env
+from mediagen.config.settings import Settings, host_list, process_date, process_env
 from mediagen.core.console import Console
 from mediagen.core.paths import user_cache_dir
 from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
@@ -19,7 +19,10 @@ def make_transport(settings: Settings, console: Console) -> Transport:
                      f"(attempt {attempt + 1})")
 
     retries = int(settings.get("retries") or 4)
-    return Transport(retry=RetryPolicy(max_attempts=retries), on_retry=announce)
+    deadline = settings.get("url_deadline_s")
+    return Transport(retry=RetryPolicy(max_attempts=retries), on_retry=announce,
+                     credential_hosts=host_list(settings.get("credential_redirect_hosts")),
+                     fetch_deadline_s=float(deadline) if deadline else None)
 
 
 def load_catalog(env: Mapping[str, str]) -> Any:

@@ -22,6 +22,8 @@ sent; above the config's approve_above (default $0.50) the run needs --approve
 
 Each finished item appends a line to OUTPUT/batch-results.jsonl; running the same
 command again skips finished items and resumes recorded jobs (never re-creating them).
+Items whose create may have been billed without a result (a timeout, a 5xx, a broken
+reply) are "unknown": they are resent only with --retry-unknown --approve.
 --via batch-api sends Gemini image items as one Gemini Batch API job (50% cheaper,
 minutes to hours); jobs.py list/status/wait/cancel handle it too. Examples:
   batch_gen.py prompts.txt --aspect-ratio 16:9 --approve
@@ -60,6 +62,7 @@ def _running_options(run: argparse._ArgumentGroup) -> None:
     option(run, BatchRequest, "concurrency", type=int, default=16)
     option(run, BatchRequest, "rate", type=float, metavar="RPS")
     option(run, BatchRequest, "retry_failed", action="store_true")
+    option(run, BatchRequest, "retry_unknown", action="store_true")
     option(run, BatchRequest, "approve", action="store_true")
     run.add_argument("--wait", dest="wait", action="store_true", default=True, help="Wait for jobs (default).")
     run.add_argument("--no-wait", dest="wait", action="store_false", help="Return once jobs are submitted.")

@@ -55,6 +55,11 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "poll_first_s": ("MEDIAGEN_POLL_FIRST_S",),
     "poll_interval_s": ("MEDIAGEN_POLL_INTERVAL_S",),
     "progress_interval_s": ("MEDIAGEN_PROGRESS_INTERVAL_S",),   # seconds between repeated progress lines (no TTY)
+    # Hosts ("host" or "host:port", comma-separated) a redirect may carry API keys and tokens to, besides the
+    # request's own origin. Empty by default: Google's signed download URLs need no key.
+    "credential_redirect_hosts": ("MEDIAGEN_CREDENTIAL_REDIRECT_HOSTS",),
+    # Seconds an input URL (image_gen.py -i URL, video inputs) may take in all, however the server paces it.
+    "url_deadline_s": ("MEDIAGEN_URL_DEADLINE_S",),
 }
 
 # Variables the process reads by name rather than as settings (declared here too, so this module lists
@@ -295,7 +300,7 @@ def env_layer(env: Mapping[str, str], warnings: list[str]) -> Layer:
                         "(as Google's SDK does). Unset one to silence this.")
     if "use_vertex" in values:
         values["use_vertex"] = str(values["use_vertex"]).strip().lower() in ("1", "true", "yes", "on")
-    for key in ("max_cost", "poll_first_s", "poll_interval_s", "progress_interval_s"):
+    for key in ("max_cost", "poll_first_s", "poll_interval_s", "progress_interval_s", "url_deadline_s"):
         if key in values:
             values[key] = _number(values[key], sources[key])
     for secret in SECRET_SETTINGS:
@@ -434,6 +439,12 @@ def _key_problem(value: Any) -> str | None:
     if not value.isascii():
         return "contains a character outside ASCII, which an HTTP header cannot carry"
     return None
+
+
+def host_list(value: Any) -> tuple[str, ...]:
+    """A list of hosts from a setting: a YAML list or a comma-separated string (empty entries dropped)."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    return tuple(str(item).strip().lower() for item in items if str(item).strip())
 
 
 def _is_set(value: Any) -> bool:

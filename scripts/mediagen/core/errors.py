@@ -86,6 +86,8 @@ class MediagenError(Exception):
             doc["status"] = self.status
         if self.details is not None:
             doc["details"] = self.details
+        if self.rescued:
+            doc["rescued"] = list(self.rescued)
         return doc
 
 
@@ -235,6 +237,31 @@ class LocalToolFailed(MediagenError):
     exit_code = ExitCode.API_FAILED
 
 
+class BadReply(ServerError):
+    """A 2xx answer that is not what its API documents (an HTML page, broken JSON, a wrong shape).
+
+    The request it answers may have been billed, so it is never resent.
+    """
+
+    type = "bad_reply"
+
+
+class PaidNotSaved(MediagenError):
+    """Google answered (and billed), but the result could not be written where it was asked to go.
+
+    ``rescued`` names the copies kept in the rescue folder; when none could be
+    written the message says the result is lost and names what identifies it.
+    """
+
+    type = "paid_not_saved"
+    exit_code = ExitCode.PAID_NOT_SAVED
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = super().to_dict()
+        doc["rescued"] = list(self.rescued)         # present even when empty: nothing could be kept
+        return doc
+
+
 class GenerationBlocked(MediagenError):
     """The API answered, but returned no media (safety filters or no output)."""
 
@@ -260,6 +287,12 @@ class GenerationFailed(MediagenError):
 
     type = "generation_failed"
     exit_code = ExitCode.API_FAILED
+
+
+class ResultExpired(GenerationFailed):
+    """A finished (and billed) job whose result Google deleted before it was downloaded."""
+
+    type = "expired"
 
 
 class StillRunning(MediagenError):

@@ -7,12 +7,18 @@ follow the process umask at the time they are written.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import secrets
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
+
+# A full disk shows up as any of these: no space, over quota, or over the process's file size limit.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+PROBE_PREFIX = ".mediagen-probe-"
 
 
 @contextmanager
@@ -64,3 +70,44 @@ def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False) -> str
 def atomic_write_text(path: Path, text: str, *, private: bool = False) -> str:
     """Write UTF-8 ``text`` to ``path`` atomically; return its sha256."""
     return atomic_write_bytes(path, text.encode("utf-8"), private=private)
+
+
+def partial_path(path: Path) -> Path:
+    """``fox.mp4`` -> ``.fox.mp4.part``: where a download grows until it is complete (and what reserves the name)."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.part")
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether an error means the disk (or the quota, or the file size limit) is full."""
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL
+
+
+def probe_folder(folder: Path) -> None:
+    """Prove ``folder`` takes new files: create it if needed, then create, write, sync and remove a probe file.
+
+    Raises the ``OSError`` that a real write would meet.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=PROBE_PREFIX, dir=folder)
+    try:
+        os.write(fd, b"mediagen write probe\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+        os.unlink(name)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A short reason for a failed write, in words a user acts on."""
+    if disk_full(exc):
+        return "the disk is full"
+    if exc.errno == errno.ENOTDIR:
+        return "a part of the path is a regular file, not a folder"
+    if exc.errno == errno.EISDIR:
+        return "the path is a folder, not a file"
+    if exc.errno == errno.EEXIST:
+        return "a regular file is in the way"
+    return exc.strerror or type(exc).__name__
+

@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+SCRIPTS_DIR = PACKAGE_DIR.parent
 SCHEMAS_DIR = PACKAGE_DIR / "schemas"
 REPO_ROOT = PACKAGE_DIR.parents[1]
 PRESETS_DIR = REPO_ROOT / "presets"
-SCRIPTS_DIR = PACKAGE_DIR.parent
 
 
 def script_command(script: str, *args: str) -> str:
@@ -17,3 +17,4 @@ def script_command(script: str, *args: str) -> str:
     """
     words = [f'python3 "{SCRIPTS_DIR / script}"', *args]
     return " ".join(words)
+

@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from mediagen import __version__
 from mediagen.config.credentials import BackendChoice
@@ -34,12 +34,15 @@ from mediagen.ops.images import PARAM_KEYS, ImagePlan
 from mediagen.ops.jobstore import TERMINAL_STATES, BatchJob, JobStore, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger
 from mediagen.ops.output import OutputPlan, Sidecar, release, write_sidecar
-from mediagen.ops.payloads import save_payload
+from mediagen.ops.payloads import save_payload, write_payload
+from mediagen.ops.rescue import paid_not_saved, rescue
+from mediagen.ops.preflight import check_before_paying
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import batch as batch_wire
 from mediagen.wire import endpoints
 from mediagen.wire import gemini as gemini_wire
+from mediagen.wire import replies
 from mediagen.wire.blobs import read_json_stream
 from mediagen.wire.common import GenerationOutcome
 
@@ -114,6 +117,8 @@ def submit(items: list[BatchItem], catalog: Any, *, store: JobStore, ledger: Led
     job_id = new_job_id("imgb")
     entries = [(key, body) for item in items for key, body in request_entries(item)]
     mode = _input_mode(entries, options)
+    folders = {OutputPlan(i.output_target, i.output_target, i.prompt, "image").folder for i in items}
+    check_before_paying(store=store.folder, ledger=ledger.path, others=(results.path.parent, *sorted(folders)))
     for item in items:            # before the record: a rerun then finds the job (or knows nothing was sent)
         results.append(item.entry("submitting", job_id=job_id, via="batch-api"))
     record = store.create(_record(job_id, items, catalog, mode, results.path, options.source))
@@ -124,7 +129,8 @@ def submit(items: list[BatchItem], catalog: Any, *, store: JobStore, ledger: Led
     store.update(job_id, create_sent=now_iso())
     console.info(f"job {job_id}: creating the batch ({len(entries)} request(s), {mode} input)")
     try:
-        doc = transport.send_json(_create_request(plan, body), plan.choice.credential.auth)
+        with transport.stream_body(_create_request(plan, body), plan.choice.credential.auth) as answer:
+            doc = replies.read_reply(answer, replies.BATCH, _create_subject(job_id))
     except errors.MediagenError as exc:
         _create_failed(job_id, items, exc, store, ledger, results, record)
         raise
@@ -135,6 +141,14 @@ def submit(items: list[BatchItem], catalog: Any, *, store: JobStore, ledger: Led
     record = lro.record_accepted(store, job_id, state.name, remote_state=state.state)
     console.info(f"job {job_id}: accepted as {state.name}")
     return record
+
+
+def _create_subject(job_id: str) -> replies.Subject:
+    """How an unusable answer to the batch create call is named, and what to do: never send it again."""
+    return replies.Subject(
+        f"batch job {job_id} (batchGenerateContent)",
+        f"mediagen will not send it again (that could bill twice): {script_command('jobs.py', 'wait', job_id)} "
+        "finds the batch by its name if Google created it.")
 
 
 def _create_request(plan: ImagePlan, body: dict[str, Any]) -> HttpRequest:
@@ -225,7 +239,7 @@ def _create_failed(job_id: str, items: list[BatchItem], exc: errors.MediagenErro
                    "backend": "gemini-api", "estimate_usd": record.estimate["estimate_usd"],
                    "actual_usd": None if unknown else 0.0})
     for item in items:
-        results.append(item.entry("failed", job_id=job_id, error=error, retryable=not unknown, via="batch-api"))
+        results.append(item.entry(state, job_id=job_id, error=error, retryable=not unknown, via="batch-api"))
     exc.for_job(job_id)
 
 
@@ -270,9 +284,9 @@ def poll(record: BatchJob, settings: Settings, transport: Transport,
          choice: BackendChoice) -> batch_wire.BatchState:
     """One ``GET batches/{id}``; inlined results (base64 images) are spooled, never held twice."""
     url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"], str(record.handle))
-    with transport.send(HttpRequest("GET", url, label="batches.get"), choice.credential.auth,
-                        stream=True) as response:
-        doc = read_json_stream(response.iter_content(1 << 20))
+    subject = replies.Subject(f"batch job {record.job_id} (batches.get)", "", "the batch may have been billed")
+    with transport.stream_body(HttpRequest("GET", url, label="batches.get"), choice.credential.auth) as answer:
+        doc = replies.read_reply(answer, replies.BATCH, subject)
     return batch_wire.parse_batch(doc)
 
 
@@ -316,7 +330,7 @@ def finish(job_id: str, store: JobStore, settings: Settings, transport: Transpor
         if state.state in REMOTE_FAILURES or (state.state != "SUCCEEDED" and not _has_output(state)):
             return _close_remote_failure(record, state, store, ledger)
         store.update(job_id, state="downloading")
-        saver = _Saver(record, console)
+        saver = _Saver(record, console, settings.env)
         for result in _results(state, record, settings, transport, choice):
             saver.take(result)
         return _close_success(record, saver, store, ledger)
@@ -357,9 +371,10 @@ def _file_results(name: str, settings: Settings, transport: Transport,
 class _Saver:
     """Saves each answer's images next to its item's target, and tallies per item."""
 
-    def __init__(self, record: BatchJob, console: Console) -> None:
+    def __init__(self, record: BatchJob, console: Console, env: Mapping[str, str]) -> None:
         self.record = record
         self.console = console
+        self.env = env
         self.by_key = {key: item for item in record.items for key in item["request_keys"]}
         self.files: dict[str, list[dict[str, Any]]] = {item["key"]: [] for item in record.items}
         self.blocked: dict[str, list[str]] = {item["key"]: [] for item in record.items}
@@ -374,6 +389,10 @@ class _Saver:
         if result.response is None:
             self.errors[item["key"]].append(result.error or {"message": "no response"})
             return
+        problem = replies.GENERATE_CONTENT.problem(result.response)
+        if problem:                 # one unusable answer fails its item, not the batch
+            self.errors[item["key"]].append({"message": f"the batch answer for {result.key} is unusable: {problem}"})
+            return
         parsed = gemini_wire.parse_response(result.response)
         if parsed.blocked:
             self.blocked[item["key"]].append(parsed.reason())
@@ -385,15 +404,36 @@ class _Saver:
         output = self.outputs.setdefault(item["key"], OutputPlan(item["output_target"], item["output_target"],
                                                                  item["prompt"], "image"))
         number = int(key.rsplit("-", 1)[-1]) if item["count"] > 1 else None
-        path = output.reserve(payload.mime_type, number)
+        try:
+            path = output.reserve(payload.mime_type, number)
+        except OSError as exc:
+            raise self._unsaved(output.folder / output.stem, payload, exc) from exc
         try:
             info = save_payload(payload, path)
+        except errors.BadReply as exc:      # one answer that is not the image it claims fails its item alone
+            release([path])
+            self.errors[item["key"]].append({"message": f"the batch answer for {key} is unusable: {exc.message}"})
+            return
+        except OSError as exc:              # paid, and the disk is full: keep it, say where, stop here
+            release([path])
+            raise self._unsaved(path, payload, exc) from exc
         except BaseException:
             release([path])
             raise
         info["sidecar"] = str(write_sidecar(path, _sidecar(self.record, item, info, parsed, key)))
         self.console.info(f"saved {path} (line {item['line']})")
         self.files[item["key"]].append(info)
+
+
+    def _unsaved(self, target: Path, payload: Any, exc: OSError) -> errors.PaidNotSaved:
+        """Exit 10: a paid image of the batch could not be written; it goes to the rescue folder if it can."""
+        job_id = self.record.job_id
+        kept = rescue(lambda handle: write_payload(payload, handle), target.name, self.env)
+        recover = (f"When there is space again, {script_command('jobs.py', 'download', job_id)} saves the batch's "
+                   "results again (no new generation; images saved before the disk filled may then appear twice).")
+        error = paid_not_saved("an image of the batch", target, exc, [kept] if kept else [],
+                               identity=f"batch job {job_id}", recover=recover, remote=self.record.handle)
+        return error.for_job(job_id)
 
 
 def _sidecar(record: BatchJob, item: dict[str, Any], info: dict[str, Any], parsed: GenerationOutcome,

@@ -8,7 +8,7 @@ client uses for emulators.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from mediagen.core import errors
 from mediagen.transport.http import DownloadResult, Transport
@@ -16,10 +16,11 @@ from mediagen.wire import endpoints
 from mediagen.wire import gcs as gcs_wire
 
 
-def download(uri: str, dest: Path, *, transport: Transport, auth: Any, base_url: str) -> DownloadResult:
-    """Stream ``gs://bucket/object`` to ``dest`` (resumable, atomic)."""
+def download(uri: str, dest: Path, *, transport: Transport, auth: Any, base_url: str,
+             check: Callable[[Path, str | None], None] | None = None) -> DownloadResult:
+    """Stream ``gs://bucket/object`` to ``dest`` (resumable, atomic; ``check`` vets it before the rename)."""
     bucket, name = _split(uri)
-    return transport.download(gcs_wire.download_request(base_url, bucket, name), dest, auth)
+    return transport.download(gcs_wire.download_request(base_url, bucket, name), dest, auth, check=check)
 
 
 def upload(path: Path, uri_prefix: str, *, transport: Transport, auth: Any, base_url: str,

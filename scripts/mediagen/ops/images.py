@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,16 +25,21 @@ from mediagen.core.console import Console
 from mediagen.core.resources import script_command
 from mediagen.ops.inputs import load_image
 from mediagen.wire.common import MediaInput
-from mediagen.ops.ledger import describe_cost, ledger_for
-from mediagen.ops.output import OutputPlan, Sidecar, release, write_sidecar
+from mediagen.core.files import describe_os_error
+from mediagen.ops.ledger import Ledger, describe_cost, ledger_for
+from mediagen.ops.lro import may_have_started
+from mediagen.ops.output import OutputPlan, Sidecar, extension_for, release, write_sidecar
+from mediagen.ops.payloads import write_payload
+from mediagen.ops.preflight import check_before_paying
+from mediagen.ops.rescue import paid_not_saved, rescue
 from mediagen.ops.targets import model_method_url, resolve_model
 from mediagen.ops.transcode import save_as, wanted_type
 from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import cliproxy as cliproxy_wire
 from mediagen.wire import gemini as gemini_wire
 from mediagen.wire import imagen as imagen_wire
-from mediagen.wire.blobs import read_json_stream
-from mediagen.wire.common import GenerationOutcome
+from mediagen.wire import replies
+from mediagen.wire.common import GenerationOutcome, MediaPayload
 
 DEFAULT_OUTPUT_DIR = "generated_images"
 DEFAULT_CONCURRENCY = 4
@@ -44,6 +50,8 @@ MAX_COUNT = 64                      # beyond this, batch_gen.py is the right too
 INLINE_LIMITS = {"vertex": 7 * 1024 * 1024, "gemini-api": 20 * 1024 * 1024, "cliproxy": 20 * 1024 * 1024}
 PARAM_KEYS = ("model", "aspect_ratio", "image_size", "count", "negative_prompt", "seed", "person_generation",
               "output_mime", "thinking_level", "output", "output_dir", "location", "concurrency")
+REPLY_SHAPES = {"predict": replies.IMAGEN_PREDICT, "chat-completions": replies.CHAT_COMPLETIONS,
+                "generateContent": replies.GENERATE_CONTENT}
 BLOCK_HINT = ("Rephrase the prompt: describe the scene without the flagged element (real people, violence, "
               "brands, minors), or try another model. Blocked requests may still bill input tokens.")
 
@@ -233,65 +241,143 @@ class CallResult:
     seconds: float = 0.0
 
 
+@dataclass
+class Unsaved:
+    """A paid image whose destination failed: where it was meant to go, why, and its rescued copy (if any)."""
+
+    target: Path
+    error: OSError
+    rescued: Path | None
+    identity: str
+
+
+@dataclass
+class Saving:
+    """Every call's fate: images saved, calls failed or blocked, paid images that could not be saved."""
+
+    saved: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[CallResult] = field(default_factory=list)
+    blocked: list[CallResult] = field(default_factory=list)
+    unsaved: list[Unsaved] = field(default_factory=list)
+
+    def status(self) -> str:
+        """The ledger status of the run: ``unknown`` when Google may bill a call whose result never arrived."""
+        if self.unsaved:
+            return "paid_not_saved"
+        if self.possibly_billed():
+            return "unknown"
+        if self.saved and not self.failures and not self.blocked:
+            return "succeeded"
+        if self.blocked and not self.saved and not self.failures:
+            return "blocked"
+        return "failed" if not self.saved and self.failures else "partial"
+
+    def possibly_billed(self) -> bool:
+        """Whether a failed call may still have been billed (a timeout, a dropped connection, a 5xx, a bad reply)."""
+        return any(r.error is not None and may_have_started(r.error) for r in self.failures)
+
+
 def run_images(plan: ImagePlan, transport_factory: Callable[[], Transport], console: Console,
                output_target: str | None = None) -> dict[str, Any]:
     """Send every request, save results, record the ledger; return the stdout document's fields."""
     settings = plan.settings
     plan.output = OutputPlan(output_target or settings.get("output"), settings["output_dir"], plan.prompt, "image")
     ledger = ledger_for(settings)
+    check_before_paying(output=plan.output.folder, ledger=ledger.path)
     run_id = uuid.uuid4().hex[:12]
     console.info(f"estimated cost: {describe_cost(plan.estimate)}")
     ledger.append({"run_id": run_id, "command": "image_gen", "status": "submitted", "model": plan.model_id,
                    "backend": plan.choice.backend, "items": int(settings["count"]),
                    "estimate_usd": plan.estimate.usd})
     started = time.monotonic()
-    results = _send_all(plan, transport_factory, console)
-    saved, failures, blocked = _save_all(plan, results, console, started)
-    actual = _actual_cost(plan, saved, results)
-    status = "succeeded" if saved and not failures and not blocked else ("blocked" if blocked and not saved
-                                                                         and not failures else "partial")
-    if not saved and failures:
-        status = "failed"
-    ledger.append_final({"run_id": run_id, "command": "image_gen", "status": status, "model": plan.model_id,
-                         "backend": plan.choice.backend, "items": len(saved), "estimate_usd": plan.estimate.usd,
-                         "actual_usd": actual, "files": [str(img["path"]) for img in saved]},
-                        settings.get("max_cost"), console)
-    document = {"images": saved, "backend": plan.choice.describe(), "model": plan.model_info(),
+    results = _send_all(plan, transport_factory, console, run_id)
+    saving = _save_all(plan, results, console, started, run_id)
+    known = _actual_cost(plan, len(saving.saved) + len(saving.unsaved), results)
+    actual = None if saving.status() == "unknown" else known
+    document = {"images": saving.saved, "backend": plan.choice.describe(), "model": plan.model_info(),
                 "cost": plan.cost(actual), "run_id": run_id}
     if plan.location:
         document["location"] = plan.location
-    console.info(f"actual cost: ${actual:.4f}" if actual is not None else "actual cost: unpriced")
-    if failures or blocked:
-        error = _run_error(document, failures, blocked)
-        if plan.choice.backend == "cliproxy" and isinstance(error, errors.NetworkError):
-            error.hint = (f"CLIProxyAPI does not answer at {plan.choice.credential.auth.url}: start it (ccs, or "
-                          "cli-proxy-api -config config.yaml) or set CLIPROXY_URL to where it listens.")
+    ledger_error = _final_ledger(ledger, plan, run_id, saving, actual, known, console)
+    console.info(f"actual cost: ${actual:.4f}" if actual is not None else
+                 "actual cost: unknown (a request may be billed without a result)" if known is not None
+                 else "actual cost: unpriced")
+    error = _run_error(plan, document, saving)
+    if ledger_error is not None and error is not None:
+        error.details = {**(error.details if isinstance(error.details, dict) else {}), "ledger": ledger_error}
+    if error is not None:
         raise error
     return document
 
 
-def _send_all(plan: ImagePlan, transport_factory: Callable[[], Transport], console: Console) -> list[CallResult]:
+def _final_ledger(ledger: Ledger, plan: ImagePlan, run_id: str, saving: Saving, actual: float | None,
+                  known: float | None, console: Console) -> str | None:
+    """The run's final ledger line; a ledger that cannot be written (a full disk) is reported, not fatal.
+
+    When a call may be billed without a result the cost is ``unknown`` (``actual_usd: null``) and
+    ``known_usd`` holds what the saved images cost.
+    """
+    entry = {"run_id": run_id, "command": "image_gen", "status": saving.status(), "model": plan.model_id,
+             "backend": plan.choice.backend, "items": len(saving.saved) + len(saving.unsaved),
+             "estimate_usd": plan.estimate.usd, "actual_usd": actual,
+             "files": [str(img["path"]) for img in saving.saved]}
+    if actual is None and known is not None:
+        entry["known_usd"] = known
+    if saving.unsaved:
+        entry["rescued"] = [str(u.rescued) for u in saving.unsaved if u.rescued]
+    try:
+        ledger.append_final(entry, plan.settings.get("max_cost"), console)
+    except OSError as exc:
+        return f"the final ledger line could not be written to {ledger.path}: {describe_os_error(exc)}"
+    return None
+
+
+def _send_all(plan: ImagePlan, transport_factory: Callable[[], Transport], console: Console,
+              run_id: str) -> list[CallResult]:
     workers = max(1, min(len(plan.http_requests), int(plan.settings.get("concurrency") or DEFAULT_CONCURRENCY)))
     total = len(plan.http_requests)
 
     def call(index: int) -> CallResult:
-        transport = transport_factory()
         began = time.monotonic()
-        request = plan.http_requests[index]
         try:
-            with transport.send(request, plan.choice.credential.auth, stream=True) as response:
-                doc = read_json_stream(response.iter_content(1 << 20))
-            outcome = _parse(plan.surface, doc)
-            console.info(f"request {index + 1}/{total} answered in {time.monotonic() - began:.1f}s")
-            return CallResult(index, outcome=outcome, seconds=time.monotonic() - began)
+            outcome = _call(plan, transport_factory(), index, _subject(plan, run_id, index, total))
         except errors.MediagenError as exc:
             console.info(f"request {index + 1}/{total} failed: {exc.message}")
             return CallResult(index, error=exc, seconds=time.monotonic() - began)
+        except OSError as exc:          # the reply could not even be spooled (a full disk): paid, then lost
+            error = paid_not_saved(f"the reply to request {index + 1}/{total}", Path(tempfile.gettempdir()), exc,
+                                   [], identity=_identity(run_id, index, total), recover=_RECOVER.format(run_id))
+            return CallResult(index, error=error, seconds=time.monotonic() - began)
+        console.info(f"request {index + 1}/{total} answered in {time.monotonic() - began:.1f}s")
+        return CallResult(index, outcome=outcome, seconds=time.monotonic() - began)
 
     if workers == 1:
         return [call(i) for i in range(total)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(call, range(total)))
+
+
+def _call(plan: ImagePlan, transport: Transport, index: int, subject: replies.Subject) -> GenerationOutcome:
+    """Send one (billable) request; check and parse its answer."""
+    with transport.stream_body(plan.http_requests[index], plan.choice.credential.auth) as body:
+        doc = replies.read_reply(body, REPLY_SHAPES[plan.surface], subject)
+    return _parse(plan.surface, doc)
+
+
+def _subject(plan: ImagePlan, run_id: str, index: int, total: int) -> replies.Subject:
+    """How an unusable answer to request ``index`` is named, and what the user can do about it."""
+    return replies.Subject(
+        f"{_identity(run_id, index, total)} ({plan.http_requests[index].label})",
+        f"The image cannot be fetched again: Google may bill this request, and the ledger records it as unknown "
+        f"(run {run_id}). Check your usage (AI Studio or the Cloud console) before generating a replacement.")
+
+
+def _identity(run_id: str, index: int, total: int) -> str:
+    return f"run {run_id}, request {index + 1} of {total}"
+
+
+_RECOVER = ("Google cannot send the image again; the ledger records it as billed (run {}), so check it before "
+            "generating a replacement.")
 
 
 def _parse(surface: str, doc: dict[str, Any]) -> GenerationOutcome:
@@ -302,11 +388,11 @@ def _parse(surface: str, doc: dict[str, Any]) -> GenerationOutcome:
     return gemini_wire.parse_response(doc)
 
 
-def _save_all(plan: ImagePlan, results: list[CallResult], console: Console,
-              started: float) -> tuple[list[dict[str, Any]], list[CallResult], list[CallResult]]:
-    saved: list[dict[str, Any]] = []
-    failures = [r for r in results if r.error]
-    blocked = [r for r in results if r.outcome is not None and r.outcome.blocked]
+def _save_all(plan: ImagePlan, results: list[CallResult], console: Console, started: float,
+              run_id: str) -> Saving:
+    """Save every returned image; a paid image whose destination fails goes to the rescue folder."""
+    saving = Saving(failures=[r for r in results if r.error],
+                    blocked=[r for r in results if r.outcome is not None and r.outcome.blocked])
     numbered = int(plan.settings["count"]) > 1
     counter = 0
     for result in results:
@@ -314,17 +400,48 @@ def _save_all(plan: ImagePlan, results: list[CallResult], console: Console,
             continue
         for payload in result.outcome.media:
             counter += 1
-            wanted = wanted_type(plan.output.requested_suffix)        # -o NAME.jpg keeps its format
-            path = plan.output.reserve(wanted or payload.mime_type, counter if numbered else None)
+            index = counter if numbered else None
             try:
-                info = save_as(payload, path, wanted, console.warn)
-            except BaseException:
-                release([path])
-                raise
-            info["sidecar"] = str(write_sidecar(path, _sidecar(plan, result, info, started)))
-            console.info(f"saved {path} ({info['width']}x{info['height']}, {info['mime_type']})")
-            saved.append(info)
-    return saved, failures, blocked
+                saving.saved.append(_save_image(plan, result, payload, index, started, console))
+            except errors.BadReply as exc:          # paid for, but not the image it claims to be
+                subject = _subject(plan, run_id, result.index, len(results))
+                saving.failures.append(CallResult(result.index, error=replies.possibly_billed(exc.message, subject)))
+            except OSError as exc:
+                identity = _identity(run_id, result.index, len(results))
+                saving.unsaved.append(_rescue_image(plan, payload, index, exc, identity, console))
+    return saving
+
+
+def _save_image(plan: ImagePlan, result: CallResult, payload: MediaPayload, index: int | None, started: float,
+                console: Console) -> dict[str, Any]:
+    """Write one image under a reserved name, then its sidecar."""
+    assert plan.output is not None
+    wanted = wanted_type(plan.output.requested_suffix)        # -o NAME.jpg keeps its format
+    path = plan.output.reserve(wanted or payload.mime_type, index)
+    try:
+        info = save_as(payload, path, wanted, console.warn)
+    except BaseException:
+        release([path])
+        raise
+    try:
+        info["sidecar"] = str(write_sidecar(path, _sidecar(plan, result, info, started)))
+    except OSError as exc:          # the image itself is safe; only its description is missing
+        info["sidecar"] = None
+        console.warn(f"saved {path} but not its sidecar: {describe_os_error(exc)}")
+    console.info(f"saved {path} ({info.get('width')}x{info.get('height')}, {info['mime_type']})")
+    return info
+
+
+def _rescue_image(plan: ImagePlan, payload: MediaPayload, index: int | None, exc: OSError, identity: str,
+                  console: Console) -> Unsaved:
+    """Keep a paid image whose destination failed in the rescue folder (when any folder takes it)."""
+    assert plan.output is not None
+    stem = plan.output.stem if index is None else f"{plan.output.stem}-{index}"
+    name = stem + extension_for(payload.mime_type, ".png")
+    kept = rescue(lambda handle: write_payload(payload, handle), name, plan.settings.env)
+    console.warn(f"could not write {plan.output.folder / name} ({describe_os_error(exc)}); "
+                 + (f"kept it in {kept}" if kept else "no rescue folder could take it either"))
+    return Unsaved(plan.output.folder / name, exc, kept, identity)
 
 
 def _sidecar(plan: ImagePlan, result: CallResult, info: dict[str, Any], started: float) -> Sidecar:
@@ -352,7 +469,7 @@ def _per_image_actual(plan: ImagePlan) -> float | None:
     return plan.estimate.per_item_usd if plan.estimate.priced else None
 
 
-def _actual_cost(plan: ImagePlan, saved: list[dict[str, Any]], results: list[CallResult]) -> float | None:
+def _actual_cost(plan: ImagePlan, produced: int, results: list[CallResult]) -> float | None:
     """Bill as Google does: per generated image; blocked calls count their input tokens only."""
     if not plan.estimate.priced:
         return None
@@ -363,7 +480,7 @@ def _actual_cost(plan: ImagePlan, saved: list[dict[str, Any]], results: list[Cal
         if result.outcome is not None and result.outcome.blocked and input_price:
             tokens = gemini_wire.prompt_token_count(result.outcome.usage)
             blocked_input += tokens * input_price / 1_000_000
-    return round(per_image * len(saved) + blocked_input, 6)
+    return round(per_image * produced + blocked_input, 6)
 
 
 def _input_token_price(plan: ImagePlan) -> float | None:
@@ -371,22 +488,46 @@ def _input_token_price(plan: ImagePlan) -> float | None:
     return pricing if isinstance(pricing, (int, float)) else None
 
 
-def _run_error(document: dict[str, Any], failures: list[CallResult],
-               blocked: list[CallResult]) -> errors.MediagenError:
-    """One error for the run; the saved images travel with it in the JSON document."""
-    if failures:
-        first = failures[0].error
-        assert first is not None
-        error = first
-        if document["images"] or blocked:
-            error.hint = (f"{len(document['images'])} image(s) were saved; {len(failures)} request(s) failed. "
-                          + error.hint)
-    else:
-        reasons = sorted({r.outcome.reason() for r in blocked if r.outcome})
+def _run_error(plan: ImagePlan, document: dict[str, Any], saving: Saving) -> errors.MediagenError | None:
+    """One error for the run (None when all went well); the saved images travel with it in the JSON document."""
+    if saving.unsaved:
+        error: errors.MediagenError = _unsaved_error(saving.unsaved, document["run_id"])
+    elif saving.failures:
+        error = _failure_error(plan, document, saving)
+    elif saving.blocked:
+        reasons = sorted({r.outcome.reason() for r in saving.blocked if r.outcome})
         error = errors.GenerationBlocked(f"no image returned: {'; '.join(reasons)}", BLOCK_HINT,
                                          reason=reasons[0] if reasons else None,
-                                         details={"blocked_requests": len(blocked),
-                                                  "texts": [r.outcome.text for r in blocked
+                                         details={"blocked_requests": len(saving.blocked),
+                                                  "texts": [r.outcome.text for r in saving.blocked
                                                             if r.outcome and r.outcome.text][:3]})
+    else:
+        return None
     error.partial = document
     return error
+
+
+def _failure_error(plan: ImagePlan, document: dict[str, Any], saving: Saving) -> errors.MediagenError:
+    """The first failed call's error, with what was saved around it (a paid-but-lost reply comes first)."""
+    lost = [r.error for r in saving.failures if isinstance(r.error, errors.PaidNotSaved)]
+    first = lost[0] if lost else saving.failures[0].error
+    assert first is not None
+    if document["images"] or saving.blocked:
+        first.hint = (f"{len(document['images'])} image(s) were saved; {len(saving.failures)} request(s) failed. "
+                      + first.hint)
+    if plan.choice.backend == "cliproxy" and isinstance(first, errors.NetworkError):
+        first.hint = (f"CLIProxyAPI does not answer at {plan.choice.credential.auth.url}: start it (ccs, or "
+                      "cli-proxy-api -config config.yaml) or set CLIPROXY_URL to where it listens.")
+    return first
+
+
+def _unsaved_error(unsaved: list[Unsaved], run_id: str) -> errors.PaidNotSaved:
+    """Exit 10: paid images that could not be written, with their rescued copies (or the news they are lost)."""
+    first = unsaved[0]
+    what = "an image" if len(unsaved) == 1 else f"{len(unsaved)} images"
+    rescued = [u.rescued for u in unsaved if u.rescued is not None]
+    identity = "; ".join(u.identity for u in unsaved)
+    if rescued and len(rescued) < len(unsaved):
+        identity += f" ({len(unsaved) - len(rescued)} of them could not be rescued and are lost)"
+    recover = f"The ledger records it as billed (run {run_id})." if rescued else _RECOVER.format(run_id)
+    return paid_not_saved(what, first.target, first.error, rescued, identity=identity, recover=recover)

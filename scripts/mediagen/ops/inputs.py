@@ -122,8 +122,9 @@ def _download(url: str, transport: Transport | None) -> bytes:
     """GET a URL with a deadline and a size cap (never buffers more than the cap)."""
     # planning without a transport (e.g. image_gen before it sends anything) still reads URLs
     fetcher = transport if transport is not None else Transport()
+    deadline = fetcher.fetch_deadline_s or URL_DEADLINE_S      # the url_deadline_s setting, when the caller has one
     try:
-        return fetcher.fetch(url, max_bytes=URL_MAX_BYTES, timeout=URL_DEADLINE_S, read_timeout=URL_TIMEOUT_S).content
+        return fetcher.fetch(url, max_bytes=URL_MAX_BYTES, timeout=deadline, read_timeout=URL_TIMEOUT_S).content
     except ResponseTooLarge as exc:
         raise errors.UsageError(f"{redact_text(url)} is larger than {URL_MAX_BYTES >> 20} MB",
                                 "Download and shrink it first.") from exc

@@ -23,14 +23,17 @@ from typing import Any, Iterator, Mapping, TypeVar
 
 from mediagen.config.settings import Settings
 from mediagen.core import errors
-from mediagen.core.files import atomic_write_text
+from mediagen.core.files import atomic_write_text, describe_os_error
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
 from mediagen.core.resources import script_command
 from mediagen.ops.records import Record
 
-TERMINAL_STATES = frozenset({"succeeded", "failed", "blocked", "cancelled"})
+TERMINAL_STATES = frozenset({"succeeded", "failed", "blocked", "cancelled", "expired"})
 ACTIVE_STATES = frozenset({"submitting", "running", "downloading"})
+# "abandoned": nobody waits for the job any more (a Veo job "cancelled" locally, as Google has no cancel), but
+# it may still finish and be billed, so jobs.py wait/download still fetch it; it is neither active nor terminal.
+ABANDONED = "abandoned"
 
 
 @dataclass(kw_only=True)
@@ -60,6 +63,15 @@ class JobRecord(Record):
     actual_usd: float | None = None
     finished: str | None = None
 
+    def missing(self) -> list[str]:
+        """The fields every job command needs that this record lacks: the job id, model id and backend name."""
+        found = [] if self.job_id else ["job_id is missing"]
+        if not isinstance(self.model.get("id"), str):
+            found.append("model.id is missing")
+        if not isinstance(self.backend.get("name"), str):
+            found.append("backend.name is missing")
+        return found
+
 
 @dataclass(kw_only=True)
 class VideoJob(JobRecord):
@@ -75,6 +87,7 @@ class VideoJob(JobRecord):
     pricing: dict[str, Any] | None = None
     first_poll_s: float | None = None
     usage: dict[str, Any] | None = None
+    planned: list[str] | None = None        # final paths of the results, chosen before any download starts
 
 
 @dataclass(kw_only=True)
@@ -95,6 +108,41 @@ J = TypeVar("J", bound=JobRecord)
 def job_from_json(doc: Mapping[str, Any]) -> JobRecord:
     """The typed record of a job file (by its ``kind``; records without one are video jobs)."""
     return JOB_KINDS.get(str(doc.get("kind") or "video"), JobRecord).from_json(doc)
+
+
+class DamagedRecord(errors.ConfigError):
+    """A job record that cannot be used: not JSON, not an object, or fields of the wrong type (exit 3)."""
+
+    type = "damaged_record"
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"the job record {path} is damaged: {problem}",
+                         "Inspect the file, then repair or move it away; "
+                         f"{script_command('jobs.py', 'list')} shows the other jobs.",
+                         details={"file": str(path), "problem": problem})
+        self.path = path
+        self.problem = problem
+
+
+def read_record(path: Path, *, complete: bool = False) -> JobRecord:
+    """The typed record in ``path``, or ``DamagedRecord`` naming the file and what is wrong with it.
+
+    ``complete`` also requires what the job commands act on (``JobRecord.missing``).
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DamagedRecord(path, f"not JSON ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise DamagedRecord(path, f"it holds a JSON {type(doc).__name__}, not an object")
+    try:
+        record = job_from_json(doc)
+    except TypeError as exc:
+        raise DamagedRecord(path, str(exc)) from exc
+    problems = record.problems() or (record.missing() if complete else [])
+    if problems:
+        raise DamagedRecord(path, "; ".join(problems))
+    return record
 
 
 def default_store_dir(env: Mapping[str, str]) -> Path:
@@ -122,6 +170,13 @@ class JobStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+
+    def check_folder(self) -> None:
+        """Refuse (exit 3, the path named) a job store that is a regular file rather than a folder."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise errors.ConfigError(f"the job store {self.folder} is a regular file, not a folder",
+                                     "Point the job_store setting (MEDIAGEN_JOB_STORE) at a folder, or move the file "
+                                     "away.", details={"path": str(self.folder)})
 
     def path(self, job_id: str) -> Path:
         """The record file of ``job_id`` (ids with path separators are refused)."""
@@ -154,17 +209,23 @@ class JobStore:
         self._write(path, record)
         return record
 
-    def get(self, job_id: str, expected: type[J] = JobRecord) -> J:
-        """The record, or ``UsageError`` naming how to list jobs (or saying it is not an ``expected`` job)."""
+    def get(self, job_id: str, expected: type[J] = JobRecord, *, complete: bool = False) -> J:
+        """The record, or ``UsageError`` naming how to list jobs (or saying it is not an ``expected`` job).
+
+        A damaged file is a ``DamagedRecord`` (exit 3) naming it; ``complete`` also requires the
+        fields the job commands act on.
+        """
         path = self.path(job_id)
+        self.check_folder()
         try:
-            record = job_from_json(json.loads(path.read_text(encoding="utf-8")))
+            record = read_record(path, complete=complete)
         except FileNotFoundError as exc:
             raise errors.UsageError(f"no job {job_id} in {self.folder}",
                                     f"Run {script_command('jobs.py', 'list')} (or set MEDIAGEN_JOB_STORE to the right "
                                     "store).") from exc
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise errors.ConfigError(f"job record {path} is damaged: {exc}", "Inspect or delete the file.") from exc
+        except OSError as exc:
+            raise errors.ConfigError(f"cannot read the job record {path}: {describe_os_error(exc)}",
+                                     "Check the job store folder (MEDIAGEN_JOB_STORE).") from exc
         if not isinstance(record, expected):
             raise errors.UsageError(f"job {job_id} is a {record.kind} job, not a {expected.__name__} record",
                                     f"Check it with {script_command('jobs.py', 'status', job_id)}.")
@@ -182,25 +243,34 @@ class JobStore:
 
     def list(self, state: str | None = None) -> list[JobRecord]:
         """Every readable record, newest first (optionally only one state, or ``active``)."""
+        return self.scan(state)[0]
+
+    def scan(self, state: str | None = None) -> tuple[list[JobRecord], list[DamagedRecord]]:
+        """Every readable record (newest first, optionally one state or ``active``) and every damaged file."""
+        self.check_folder()
         if not self.folder.is_dir():
-            return []
-        records = [r for r in map(_read_quietly, self.folder.glob("*.json")) if r is not None]
+            return [], []
+        records: list[JobRecord] = []
+        damaged: list[DamagedRecord] = []
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                records.append(read_record(path, complete=True))
+            except DamagedRecord as exc:
+                damaged.append(exc)
+            except OSError:
+                continue            # vanished while listing (another process finished it)
         if state == "active":
             records = [r for r in records if r.state in ACTIVE_STATES]
         elif state:
             records = [r for r in records if r.state == state]
-        return sorted(records, key=lambda r: r.created or "", reverse=True)
+        return sorted(records, key=lambda r: r.created or "", reverse=True), damaged
+
+    def planned_elsewhere(self, job_id: str) -> set[Path]:
+        """Final paths other unfinished jobs have planned for their results (never offered to a new job)."""
+        return {Path(p) for record in self.list() if record.job_id != job_id and record.state not in TERMINAL_STATES
+                for p in getattr(record, "planned", None) or []}
 
     def _write(self, path: Path, record: JobRecord) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(redact(record.to_json()), indent=2, ensure_ascii=False, default=str)
         atomic_write_text(path, text + "\n", private=True)
-
-
-def _read_quietly(path: Path) -> JobRecord | None:
-    """A record for listing; unreadable or foreign JSON files are skipped."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return job_from_json(doc) if isinstance(doc, dict) else None
-    except (OSError, ValueError, TypeError):
-        return None

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, TextIO
 
 from mediagen.config.settings import Settings
+from mediagen.core import errors
 from mediagen.core.console import Console
+from mediagen.core.files import describe_os_error
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
 
@@ -44,10 +46,15 @@ class Ledger:
 
         record = {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **entry}
         line = json.dumps(redact(record), ensure_ascii=False, sort_keys=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.path) + ".lock", timeout=30):
-            with open_private_append(self.path) as handle:
-                handle.write(line + "\n")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(self.path) + ".lock", timeout=30):
+                with open_private_append(self.path) as handle:
+                    handle.write(line + "\n")
+        except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            raise errors.ConfigError(f"cannot write the ledger {self.path}: {describe_os_error(exc)}",
+                                     "Point the ledger setting (MEDIAGEN_LEDGER) at a file you can write.",
+                                     details={"path": str(self.path)}) from exc
         return record
 
     def append_final(self, entry: Mapping[str, Any], max_cost: float | None,
@@ -67,7 +74,8 @@ class Ledger:
                     continue
 
     def spent_usd(self, since: dt.datetime | None = None) -> float:
-        """Money spent: the last entry of each run counts its actual cost, or its estimate while it runs."""
+        """Money spent: the last entry of each run counts its actual cost, or its estimate while it runs or
+        when Google may have billed it without a result (``unknown``)."""
         last: dict[str, dict[str, Any]] = {}
         for n, entry in enumerate(self.entries()):
             if since and entry.get("time", "") < since.isoformat(timespec="seconds"):
@@ -76,7 +84,7 @@ class Ledger:
         total = 0.0
         for entry in last.values():
             value = entry.get("actual_usd")
-            if value is None and entry.get("status") in ("submitted", "running"):
+            if value is None and entry.get("status") in ("submitted", "running", "unknown"):
                 value = entry.get("estimate_usd")
             total += float(value or 0.0)
         return round(total, 6)

@@ -74,6 +74,8 @@ def may_have_started(exc: errors.MediagenError) -> bool:
     After a timeout, a dropped connection or a 5xx other than 503 Google may
     have acted on the request: the job is then recorded ``unknown`` and never resent.
     """
+    if isinstance(exc, errors.NetworkError) and isinstance(exc.details, dict) and exc.details.get("connected") is False:
+        return False            # the connection was never established: the server saw nothing
     return isinstance(exc, (errors.RequestTimeout, errors.NetworkError)) or (
         isinstance(exc, errors.ServerError) and exc.status != 503)
 

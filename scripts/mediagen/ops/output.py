@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from mediagen.core.files import atomic_write_text
+from mediagen.core import errors
+from mediagen.core.files import atomic_write_text, partial_path
 from mediagen.core.redaction import redact
 from mediagen.ops.records import Record
 
@@ -65,12 +66,12 @@ class OutputPlan:
 
 
 def reserve_unique(folder: Path, stem: str, suffix: str) -> Path:
-    """Create ``folder/stem{suffix}`` (or ``stem-2``, ``stem-3``...) exclusively, with its sidecar name free."""
+    """Create ``folder/stem{suffix}`` (or ``stem-2``, ``stem-3``...) exclusively; its sidecar and part names free."""
     folder.mkdir(parents=True, exist_ok=True)
     for n in range(1, 10_000):
         name = stem if n == 1 else f"{stem}-{n}"
         path = folder / f"{name}{suffix}"
-        if sidecar_path(path).exists():
+        if sidecar_path(path).exists() or partial_path(path).exists():     # a .part reserves a download's name
             continue
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -136,13 +137,40 @@ def write_sidecar(media: Path, sidecar: Sidecar) -> Path:
 
 
 def read_sidecar(media: Path) -> Sidecar | None:
-    """The sidecar of a file, or None if there is none (or it is unreadable)."""
+    """The sidecar of a file, or None if there is none (or it is unreadable or damaged)."""
+    try:
+        return load_sidecar(media)
+    except errors.UsageError:
+        return None
+
+
+def load_sidecar(media: Path) -> Sidecar | None:
+    """The sidecar of a file, None if there is none, or a ``UsageError`` (exit 2) naming a damaged one."""
     path = sidecar_path(Path(media))
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return None
-    return Sidecar.from_json(doc) if isinstance(doc, dict) else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _damaged_sidecar(path, f"it cannot be read ({exc})") from exc
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise _damaged_sidecar(path, f"it is not JSON ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise _damaged_sidecar(path, f"it holds a JSON {type(doc).__name__}, not an object")
+    sidecar = Sidecar.from_json(doc)
+    problems = sidecar.problems()
+    if problems:
+        raise _damaged_sidecar(path, "; ".join(problems))
+    return sidecar
+
+
+def _damaged_sidecar(path: Path, problem: str) -> errors.UsageError:
+    return errors.UsageError(f"the sidecar {path} is damaged: {problem}",
+                             f"Repair or move {path.name} away: mediagen reads it to continue the clip it describes "
+                             "(without it the clip is treated as a plain video file).",
+                             details={"file": str(path), "problem": problem})
 
 
 def release(paths: Iterable[Path]) -> None:

@@ -1,8 +1,9 @@
 """Write a returned media payload (base64 string, spooled blob, or data: URI) to its file.
 
-Decoding streams into a temp file next to the destination while hashing, then
-the temp file is renamed over the reserved name: memory stays at one chunk and
-a crash never leaves a partial file under the final name.
+Decoding streams into a temp file next to the destination while hashing; the
+temp file must pass the media check (``mediagen.ops.mediacheck``) before it is
+renamed over the reserved name: memory stays at one chunk, a crash never leaves
+a partial file under the final name, and garbage never gets one.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from mediagen.core import errors
-from mediagen.core.files import atomic_output
+from mediagen.core.files import atomic_path
+from mediagen.ops.mediacheck import check_media
 from mediagen.wire.common import MediaPayload
 
 
@@ -32,29 +34,27 @@ class _HashingWriter:
 
 
 def save_payload(payload: MediaPayload, path: Path) -> dict[str, Any]:
-    """Decode ``payload`` into ``path``; return path, MIME type, size, sha256 and (images) pixel size."""
+    """Decode ``payload`` into ``path`` once its bytes pass the media check (``BadReply`` otherwise).
+
+    Returns path, MIME type, size, sha256 and (images) pixel size.
+    """
     if payload.data is None:
         raise errors.GenerationFailed(f"the result is stored remotely ({payload.uri}), not inline",
                                       "Download it from that location.")
-    with atomic_output(path) as handle:
-        writer = _HashingWriter(handle)
-        data = payload.data
-        if isinstance(data, str):
-            writer.write(base64.b64decode(data))
-        else:
-            data.decode_to(writer)
-    info: dict[str, Any] = {"path": str(path), "mime_type": payload.mime_type, "bytes": writer.size,
-                            "sha256": writer.digest.hexdigest()}
-    if payload.mime_type.startswith("image/"):
-        info["width"], info["height"] = _pixel_size(path)
-    return info
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            writer = write_payload(payload, handle)
+        facts = check_media(tmp, payload.mime_type)
+    return {"path": str(path), "mime_type": payload.mime_type, "bytes": writer.size,
+            "sha256": writer.digest.hexdigest(), **facts}
 
 
-def _pixel_size(path: Path) -> tuple[int | None, int | None]:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:     # reads only the header
-            return image.size
-    except Exception:  # noqa: BLE001 - an unreadable image still gets saved; the size is unknown
-        return None, None
+def write_payload(payload: MediaPayload, handle: IO[bytes]) -> _HashingWriter:
+    """Decode an inline payload into ``handle``; the returned writer knows its size and sha256."""
+    writer = _HashingWriter(handle)
+    data = payload.data
+    if isinstance(data, str):
+        writer.write(base64.b64decode(data))
+    elif data is not None:
+        data.decode_to(writer)
+    return writer

@@ -16,7 +16,7 @@ from mediagen.transport.http import HttpRequest, Transport
 from mediagen.wire import endpoints
 from mediagen.wire import interactions as omni_wire
 from mediagen.wire import veo as veo_wire
-from mediagen.wire.blobs import read_json_stream
+from mediagen.wire import replies
 from mediagen.wire.common import GenerationOutcome
 
 
@@ -38,10 +38,12 @@ def provider_for(family: str | None, model_id: str) -> VeoProvider | OmniProvide
     return VeoProvider()
 
 
-def _stream_json(transport: Transport, request: HttpRequest, auth: Any) -> dict[str, Any]:
-    """Send and parse, keeping large base64 media out of memory."""
-    with transport.send(request, auth, stream=True) as response:
-        return read_json_stream(response.iter_content(1 << 20))
+def _stream_json(transport: Transport, request: HttpRequest, auth: Any, shape: replies.Shape,
+                 job: VideoJob) -> dict[str, Any]:
+    """Send and check the answer (large base64 media stay out of memory); a bad answer names the job."""
+    subject = replies.Subject(f"job {job.job_id} ({request.label})", "", "the job may have been billed")
+    with transport.stream_body(request, auth) as body:
+        return replies.read_reply(body, shape, subject)
 
 
 class VeoProvider:
@@ -49,6 +51,7 @@ class VeoProvider:
 
     name = "veo"
     method = "predictLongRunning"
+    shape = replies.VEO_OPERATION
 
     def handle(self, doc: dict[str, Any]) -> str:
         name = veo_wire.operation_name(doc)
@@ -69,7 +72,8 @@ class VeoProvider:
         return HttpRequest("POST", url, json=veo_wire.fetch_operation_body(name), label="fetchPredictOperation")
 
     def poll(self, job: VideoJob, settings: Settings, transport: Transport, auth: Any) -> PollResult:
-        state = veo_wire.parse_operation(_stream_json(transport, self.poll_request(job, settings), auth))
+        state = veo_wire.parse_operation(_stream_json(transport, self.poll_request(job, settings), auth,
+                                                      self.shape, job))
         if not state.done:
             return PollResult(False, "running")
         if state.error:
@@ -85,6 +89,7 @@ class OmniProvider:
 
     name = "omni"
     method = "interactions"
+    shape = replies.INTERACTION
 
     def collection_url(self, backend: str, settings: Settings, project: str | None) -> str:
         if backend == "gemini-api":
@@ -105,7 +110,8 @@ class OmniProvider:
         return HttpRequest("GET", url, label="interactions.get")
 
     def poll(self, job: VideoJob, settings: Settings, transport: Transport, auth: Any) -> PollResult:
-        state = omni_wire.parse_interaction(_stream_json(transport, self.poll_request(job, settings), auth))
+        state = omni_wire.parse_interaction(_stream_json(transport, self.poll_request(job, settings), auth,
+                                                         self.shape, job))
         if not state.done:
             return PollResult(False, state.status)
         return self.result_of(state)

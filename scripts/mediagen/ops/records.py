@@ -9,6 +9,8 @@ in, so rewriting a file changes only what was updated.
 """
 from __future__ import annotations
 
+import types
+import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, TypeVar
 
@@ -63,6 +65,16 @@ class Record:
             doc.setdefault(key, value)
         return doc
 
+    def problems(self) -> list[str]:
+        """Fields whose values do not have their declared types (a damaged or hand-edited file)."""
+        hints = typing.get_type_hints(type(self))
+        found = []
+        for name in self.field_names():
+            value = getattr(self, name)
+            if not _fits(value, hints.get(name, Any)):
+                found.append(f"{name} is {_kind(value)}, not {_hint_text(hints.get(name, Any))}")
+        return found
+
     def set(self, **changes: Any) -> None:
         """Change fields by name (new ones are written last; None as null); unknown names are an error."""
         names = self.field_names()
@@ -79,3 +91,43 @@ def _version(value: Any) -> int:
         return max(1, int(value)) if value is not None else SCHEMA_VERSION
     except (TypeError, ValueError):
         return SCHEMA_VERSION
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` (read from JSON) has the declared type ``hint`` (list items are checked one level deep)."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint in (int, float):
+        return isinstance(value, (int, float) if hint is float else int) and not isinstance(value, bool)
+    if (origin or hint) is list:
+        args = typing.get_args(hint)
+        return isinstance(value, list) and (not args or all(_fits(item, args[0]) for item in value))
+    if (origin or hint) is dict:
+        return isinstance(value, dict)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+_WORDS = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", dict: "an object",
+          list: "a list", type(None): "null"}
+
+
+def _kind(value: Any) -> str:
+    for kind in (bool, type(None), str, dict, list):
+        if isinstance(value, kind):
+            return _WORDS[kind]
+    return "a number" if isinstance(value, (int, float)) else type(value).__name__
+
+
+def _hint_text(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_hint_text(arg) for arg in typing.get_args(hint))
+    if typing.get_origin(hint) is list and typing.get_args(hint):
+        return f"a list of {_hint_text(typing.get_args(hint)[0]).removeprefix('an ').removeprefix('a ')}s"
+    return _WORDS.get(typing.get_origin(hint) or hint, str(hint))

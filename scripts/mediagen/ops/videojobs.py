@@ -10,11 +10,9 @@ so two processes never download (or bill the ledger) twice. The loop itself is
 """
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlparse
 
 from mediagen import __version__
 from mediagen.config.credentials import BackendChoice
@@ -22,37 +20,23 @@ from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
 from mediagen.core.resources import script_command
-from mediagen.ops import frames, gcs, lro
+from mediagen.ops import downloads, lro
 from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, VideoJob, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger, describe_cost
-from mediagen.ops.output import (
-    OutputPlan,
-    Sidecar,
-    extension_for,
-    release,
-    reserve_unique,
-    write_sidecar,
-)
-from mediagen.ops.payloads import save_payload
-from mediagen.ops.providers import (
-    OmniProvider,
-    PollResult,
-    describe_operation_error,
-    provider_for,
-)
+from mediagen.ops.output import OutputPlan, Sidecar, write_sidecar
+from mediagen.ops.preflight import check_before_paying
+from mediagen.ops.providers import OmniProvider, PollResult, describe_operation_error, provider_for
+from mediagen.ops.rescue import paid_not_saved
 from mediagen.ops.videos import PARAM_KEYS, VideoPlan
-from mediagen.transport.http import HttpRequest, Transport
+from mediagen.transport.http import Transport
 from mediagen.wire import interactions as omni_wire
-from mediagen.wire.blobs import read_json_stream
-from mediagen.wire.common import MediaPayload
+from mediagen.wire import replies
 
 # Typical fastest generation time per family: the first poll waits this long.
 FIRST_POLL_S = {"veo": 10.0, "omni": 8.0}
 TYPICAL_TOTAL_S = {"veo": 75.0, "omni": 45.0}
 # Between polls: 2 s for the first minute, then 4 s up to three minutes, then 8 s (never hammering).
 SCHEDULE = lro.Schedule(steps=((60.0, 2.0), (180.0, 4.0)), then=8.0)
-GEMINI_FILE_RETENTION = dt.timedelta(days=2)
-FILE_ACTIVE_POLLS = 30
 
 
 # -- submit -------------------------------------------------------------------------
@@ -69,13 +53,14 @@ def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transpor
     output = OutputPlan(output_target or plan.settings.get("output"), plan.settings["output_dir"], plan.prompt,
                         "video")
     job_id = job_id or new_job_id()
+    check_before_paying(output=output.folder, store=store.folder, ledger=ledger.path)
     store.create(_record(plan, job_id, output))
     _ledger(ledger, job_id, plan, "submitted")
     console.info(f"job {job_id}: sending the create request ({plan.mode}, {plan.model_id}); "
                  f"estimated cost {describe_cost(plan.estimate)}")
     try:
-        with transport.send(plan.create, plan.choice.credential.auth, stream=True) as response:
-            doc = read_json_stream(response.iter_content(1 << 20))
+        with transport.stream_body(plan.create, plan.choice.credential.auth) as body:
+            doc = replies.read_reply(body, plan.provider.shape, _create_subject(job_id, plan))
         handle = plan.provider.handle(doc)
     except errors.MediagenError as exc:
         _create_failed(job_id, plan, exc, store, ledger)
@@ -83,6 +68,16 @@ def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transpor
     record = lro.record_accepted(store, job_id, handle)
     console.info(f"job {job_id}: accepted as {handle}")
     return lro.Submitted(record, _synchronous_answer(plan, doc))
+
+
+def _create_subject(job_id: str, plan: VideoPlan) -> replies.Subject:
+    """How an unusable answer to the create call is named, and what to do: never send it again."""
+    assert plan.create is not None
+    return replies.Subject(
+        f"job {job_id} ({plan.create.label})",
+        f"mediagen will not send it again (that could bill twice): the job is recorded as unknown. Check "
+        f"{script_command('jobs.py', 'list')} and your usage (AI Studio or the Cloud console) before starting a "
+        "new generation.")
 
 
 def _create_failed(job_id: str, plan: VideoPlan, exc: errors.MediagenError, store: JobStore,
@@ -191,7 +186,7 @@ def _require_handle(record: VideoJob) -> None:
         f"job {record.job_id} has no operation id (state {state}): the create call "
         f"{'may or may not have reached Google' if state in ('submitting', 'unknown') else 'failed'}",
         "Nothing can be resumed and mediagen will not resend it (that could bill twice). Check the Google "
-        "Cloud console / AI Studio usage before generating again.")
+        "Cloud console / AI Studio usage before generating again.", details={"job_id": record.job_id})
 
 
 def _still_running(record: VideoJob, waited: float) -> errors.StillRunning:
@@ -225,7 +220,14 @@ def _close_success(record: VideoJob, outcome: Any, store: JobStore, settings: Se
                    choice: BackendChoice, console: Console, ledger: Ledger | None) -> VideoJob:
     job_id = record.job_id
     store.update(job_id, state="downloading")
-    videos = _save_videos(record, outcome.media, settings, transport, choice, console)
+    try:
+        videos = downloads.save_results(record, outcome.media, store, settings, transport, choice, console)
+    except downloads.Unsaved as unsaved:
+        raise _not_saved(record, outcome, unsaved, ledger) from unsaved.error
+    except errors.BadReply as exc:          # paid for, but not a video: the job stays to be fetched again
+        raise _not_a_video(record, exc) from exc
+    except errors.ResultExpired as exc:     # paid for, and gone: the job ends here
+        return _close_expired(record, outcome, store, ledger, exc)
     actual = actual_cost(record, outcome, len(videos))
     for video in videos:
         video["sidecar"] = str(write_sidecar(Path(video["path"]), _sidecar(record, video, outcome, actual,
@@ -284,87 +286,68 @@ def _state_error(record: VideoJob) -> errors.MediagenError:
             "violence, brands and minors, or describe the scene more neutrally.",
             reason="; ".join(error.get("reasons", [])) or None, details={"job_id": record.job_id})
     if record.state == "cancelled":
-        return errors.GenerationFailed(f"job {record.job_id} was cancelled", "Start a new generation if needed.")
+        return errors.GenerationFailed(f"job {record.job_id} was cancelled",
+                                       "The generation was stopped before it finished, so it has no result.",
+                                       details={"job_id": record.job_id})
+    if record.state == "expired":
+        return errors.ResultExpired(error.get("message", f"job {record.job_id} expired"), error.get("hint", ""),
+                                    details={"job_id": record.job_id})
     return errors.GenerationFailed(error.get("message", f"job {record.job_id} {record.state}"),
                                    error.get("hint", "See details."),
                                    details={"job_id": record.job_id, "error": error})
 
 
-# -- downloads -----------------------------------------------------------------------
+# -- downloads ----------------------------------------------------------------------
 
-def _save_videos(record: VideoJob, media: list[MediaPayload], settings: Settings, transport: Transport,
-                 choice: BackendChoice, console: Console) -> list[dict[str, Any]]:
-    plan = record.output
-    folder, stem = Path(plan["folder"]), plan["stem"]
-    videos = []
-    for index, payload in enumerate(media, start=1):
-        name = stem if len(media) == 1 else f"{stem}-{index}"
-        path = reserve_unique(folder, name, extension_for(payload.mime_type, ".mp4"))
+def _close_expired(record: VideoJob, outcome: Any, store: JobStore, ledger: Ledger | None,
+                   exc: errors.ResultExpired) -> VideoJob:
+    """The result expired before it was downloaded: billed, lost, and the job's final state says so."""
+    actual = actual_cost(record, outcome, len(outcome.media))
+    downloads.forget_partials(record)
+    cost = f"${actual:.4f}" if actual is not None else "at the model's price (unpriced here)"
+    error = {"type": "expired", "message": f"job {record.job_id}: the generated video expired on Google's side before "
+                                           f"it was downloaded ({exc.message}). It was billed ({cost}) and the "
+                                           "result is lost",
+             "hint": "Nothing more can be fetched for this job. Generate it again if you still need it (that is billed "
+                     "again); Gemini API results are kept 2 days, so download promptly (video_gen.py waits and "
+                     "downloads by default)."}
+    record = store.update(record.job_id, state="expired", error=error, actual_usd=actual, finished=now_iso())
+    if ledger is not None:
+        ledger.append({"run_id": record.job_id, "command": "video_gen", "status": "expired",
+                       "model": record.model["id"], "backend": record.backend["name"],
+                       "estimate_usd": record.estimate.get("estimate_usd"), "actual_usd": actual})
+    return record
+
+
+def _not_a_video(record: VideoJob, exc: errors.BadReply) -> errors.MediagenError:
+    """A result that failed the media check: named, possibly billed, and how to fetch it again."""
+    job_id = record.job_id
+    subject = replies.Subject(f"job {job_id}", "Nothing was saved. Fetch the result again with: "
+                                               f"{script_command('jobs.py', 'download', job_id)} (no new generation); "
+                                               "if it keeps failing, the file on Google's side is broken: check your usage "
+                                               "before generating again.", "the job may have been billed")
+    return replies.possibly_billed(exc.message, subject).for_job(job_id)
+
+
+def _not_saved(record: VideoJob, outcome: Any, unsaved: downloads.Unsaved,
+               ledger: Ledger | None) -> errors.PaidNotSaved:
+    """Exit 10: the job is paid for and stays resumable; the ledger records what it cost."""
+    job_id = record.job_id
+    actual = actual_cost(record, outcome, len(outcome.media))
+    if ledger is not None:
         try:
-            info = _fetch(payload, path, record, settings, transport, choice)
-        except BaseException:
-            release([path])
-            raise
-        info["duration_s"] = frames.duration_or_none(path)
-        if plan.get("upload_gcs"):
-            info["gcs_uri"] = gcs.upload(path, plan["upload_gcs"], transport=transport,
-                                         auth=choice.credential.auth, base_url=settings["gcs_base_url"])
-            console.info(f"uploaded {path.name} to {info['gcs_uri']}")
-        console.info(f"saved {path} ({info['bytes']} bytes)")
-        videos.append(info)
-    return videos
-
-
-def _fetch(payload: MediaPayload, path: Path, record: VideoJob, settings: Settings, transport: Transport,
-           choice: BackendChoice) -> dict[str, Any]:
-    """Write one result to ``path``: inline bytes, a gs:// object, or a Gemini file (key in a header)."""
-    if payload.data is not None:
-        return save_payload(payload, path)
-    uri = payload.uri or ""
-    if uri.startswith("gs://"):
-        done = gcs.download(uri, path, transport=transport, auth=choice.credential.auth,
-                            base_url=settings["gcs_base_url"])
-        return {"path": str(path), "mime_type": payload.mime_type, "bytes": done.size, "sha256": done.sha256,
-                "remote": {"gcs_uri": uri}}
-    auth = choice.credential.auth if _trusted(uri, settings) else None
-    if isinstance(provider_for(record.model.get("family"), record.model["id"]), OmniProvider):
-        _wait_file_active(uri, settings, transport, auth)
-    try:
-        done = transport.download(HttpRequest("GET", uri, label="video download"), path, auth)
-    except errors.NotFoundError as exc:
-        exc.hint = ("The generated file is gone: Gemini API results are kept for 2 days. "
-                    "Generate again (this job cannot be re-downloaded).")
-        raise
-    expires = (dt.datetime.now(dt.timezone.utc) + GEMINI_FILE_RETENTION).isoformat(timespec="seconds")
-    return {"path": str(path), "mime_type": payload.mime_type, "bytes": done.size, "sha256": done.sha256,
-            "remote": {"uri": uri, "expires": expires}}
-
-
-def _trusted(uri: str, settings: Settings) -> bool:
-    """Send the API key only to Google (or to the configured Gemini base URL's host)."""
-    host = urlparse(uri).hostname or ""
-    base = urlparse(settings["gemini_base_url"] or "").hostname or ""
-    return host == base or host.endswith(".googleapis.com")
-
-
-def _wait_file_active(uri: str, settings: Settings, transport: Transport, auth: Any) -> None:
-    """Files-API results must be ACTIVE before download."""
-    file_id = omni_wire.file_id_from_uri(uri)
-    if not file_id or auth is None:
-        return
-    parsed = urlparse(uri)
-    version = parsed.path.strip("/").split("/")[0] or settings["gemini_api_version"]
-    url = f"{parsed.scheme}://{parsed.netloc}/{version}/files/{file_id}"
-    for _ in range(FILE_ACTIVE_POLLS):
-        state = transport.send_json(HttpRequest("GET", url, label="files.get"), auth).get("state")
-        if state in (None, "ACTIVE"):
-            return
-        if state == "FAILED":
-            raise errors.GenerationFailed("the generated file failed processing on Google's side",
-                                          "Generate again; failed files are not billed.")
-        time.sleep(1.0)
-
-
+            ledger.append({"run_id": job_id, "command": "video_gen", "status": "paid_not_saved",
+                           "model": record.model["id"], "backend": record.backend["name"],
+                           "estimate_usd": record.estimate.get("estimate_usd"), "actual_usd": actual,
+                           "rescued": [str(unsaved.rescued)] if unsaved.rescued else []})
+        except OSError:
+            pass            # the error below says everything the line would have
+    recover = (f"When there is space again, run: {script_command('jobs.py', 'download', job_id)} (it fetches the "
+               "finished result again: no new generation, no new charge).")
+    error = paid_not_saved("the video", unsaved.target, unsaved.error,
+                           [unsaved.rescued] if unsaved.rescued else [], identity=f"job {job_id}",
+                           recover=recover, remote=unsaved.remote or f"job {job_id}, {record.handle}")
+    return error.for_job(job_id)
 
 
 # -- costs and sidecars ------------------------------------------------------------------

@@ -26,7 +26,7 @@ from mediagen.core.console import Console
 from mediagen.ops import frames
 from mediagen.ops.inputs import load_image, load_video
 from mediagen.wire.common import MediaInput
-from mediagen.ops.output import Sidecar, read_sidecar
+from mediagen.ops.output import Sidecar, load_sidecar
 from mediagen.ops.providers import OmniProvider, VeoProvider, provider_for
 from mediagen.ops.targets import model_method_url, resolve_model
 from mediagen.transport.http import HttpRequest, Transport
@@ -234,7 +234,7 @@ def _source_layer(base: Settings) -> tuple[Layer | None, dict[str, Any] | None]:
     target = base.get("extend_video")
     if not target or str(target).startswith(("gs://", "http://", "https://")):
         return None, None
-    sidecar = read_sidecar(Path(target))
+    sidecar = load_sidecar(Path(target))
     if sidecar is None:
         return None, {"path": str(target), "sidecar": None}
     params = sidecar.parameters or {}
@@ -242,6 +242,11 @@ def _source_layer(base: Settings) -> tuple[Layer | None, dict[str, Any] | None]:
     for key in INHERITED_KEYS:
         entry = params.get(key)
         value = entry.get("value") if isinstance(entry, dict) else entry
+        if value is not None and not isinstance(value, str):
+            path = Path(target).with_suffix(".json")
+            raise errors.UsageError(f"the sidecar {path} is damaged: parameters.{key} is not a string",
+                                    f"Repair or move {path.name} away (without it the clip is treated as a plain "
+                                    "video file).", details={"file": str(path)})
         if value is not None:
             values[key] = value
     values.setdefault("model", (sidecar.model or {}).get("id"))

@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 import requests
 import requests.adapters
@@ -29,9 +29,11 @@ from urllib3.exceptions import NewConnectionError
 
 from mediagen import __version__
 from mediagen.core import errors
+from mediagen.core.files import partial_path
 from mediagen.core.redaction import redact_headers, redact_text
 from mediagen.core.resources import script_command
 from mediagen.transport.http_errors import ErrorBody, error_for_status, parse_error_body
+from mediagen.transport.redirects import follow_redirects
 
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 300.0          # 4K image generation can take minutes
@@ -54,6 +56,10 @@ def new_session(pool_size: int | None = None) -> requests.Session:
         for prefix in ("https://", "http://"):
             session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=max(1, int(pool_size))))
     return session
+
+
+# ``details`` of a NetworkError whose connection was never established: the server saw nothing, nothing is billed.
+NEVER_SENT = {"connected": False}
 
 
 class Auth(Protocol):
@@ -132,6 +138,16 @@ class FetchResult:
     status: int
 
 
+@dataclass
+class Body:
+    """A 2xx answer being read: its chunks (a connection that dies mid-body raises ``NetworkError``),
+    its Content-Type and its declared length."""
+
+    chunks: Iterator[bytes]
+    content_type: str
+    length: int | None
+
+
 class ResponseTooLarge(errors.ApiError):
     """``Transport.fetch`` stopped reading: the body is over the caller's size cap."""
 
@@ -144,7 +160,8 @@ class Transport:
     def __init__(self, session: requests.Session | None = None, *, retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  on_retry: RetryListener | None = None,
-                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 credential_hosts: Iterable[str] = (), fetch_deadline_s: float | None = None) -> None:
         self.session = session or new_session()
         # requests gives every session its own "python-requests/x" agent, so setdefault would never apply.
         if str(self.session.headers.get("User-Agent", "")).startswith("python-requests/"):
@@ -153,6 +170,10 @@ class Transport:
         self.sleep = sleep
         self.on_retry = on_retry
         self.connect_timeout_s = connect_timeout_s
+        # Hosts ("host" or "host:port") a redirect may carry credentials to besides the request's own origin.
+        self.credential_hosts = frozenset(h.strip().lower() for h in credential_hosts if h and h.strip())
+        # The overall deadline callers give ``fetch`` for user URLs (None: the caller's own default).
+        self.fetch_deadline_s = fetch_deadline_s
 
     def send(self, request: HttpRequest, auth: Auth | None = None, *,
              stream: bool = False) -> requests.Response:
@@ -178,6 +199,14 @@ class Transport:
             delay = _server_delay(response, body)
             self._wait_or_raise(request, attempt, delay, error, f"HTTP {response.status_code}")
 
+    @contextlib.contextmanager
+    def stream_body(self, request: HttpRequest, auth: Auth | None = None) -> Iterator[Body]:
+        """Send (with the retry policy) and hand over the 2xx answer's body as it arrives."""
+        with self.send(request, auth, stream=True) as response:
+            declared = response.headers.get("Content-Length", "")
+            yield Body(_body_chunks(response, request), response.headers.get("Content-Type", ""),
+                       int(declared) if declared.isdigit() else None)
+
     def send_json(self, request: HttpRequest, auth: Auth | None = None) -> dict[str, Any]:
         """Send and decode a JSON object body (an empty body decodes to ``{}``)."""
         response = self.send(request, auth)
@@ -197,43 +226,68 @@ class Transport:
         return doc
 
     def download(self, request: HttpRequest, dest: Path, auth: Auth | None = None, *,
-                 max_resumes: int = 5) -> DownloadResult:
-        """Stream a body to ``dest`` (atomically), resuming with ``Range`` after a dropped connection.
+                 max_resumes: int = 5, check: Callable[[Path, str | None], None] | None = None) -> DownloadResult:
+        """Stream a body to ``dest`` through ``.dest.part``, resuming with ``Range`` after a dropped connection.
 
-        Memory stays flat whatever the size: chunks go straight to a temp file
-        next to ``dest``. Redirects are followed with the same headers, so an
-        API key travels in a header, never in the URL.
+        Memory stays flat whatever the size: chunks go straight to the part
+        file. A part file left by an earlier (killed) download is continued,
+        not restarted. ``check`` may inspect the complete part file (and the
+        declared Content-Type) before it is renamed to ``dest``; if it raises,
+        the part file is removed. Redirects keep credentials only on the same
+        origin (see ``send``).
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.part")
-        digest, written, resumed, content_type = hashlib.sha256(), 0, 0, None
-        tmp.unlink(missing_ok=True)
+        tmp = partial_path(dest)
+        digest, written = _continue_hash(tmp)
+        resumed, content_type = 0, None
         while True:
-            ranged = request if not written else replace(
-                request, headers={**request.headers, "Range": f"bytes={written}-"})
             try:
-                with self.send(ranged, auth, stream=True) as response:
-                    if written and response.status_code != 206:
-                        digest, written = hashlib.sha256(), 0     # server ignored Range: start over
-                        tmp.unlink(missing_ok=True)
-                    content_type = content_type or response.headers.get("Content-Type")
-                    with open(tmp, "ab") as out:
-                        for chunk in _raw_chunks(response):
-                            out.write(chunk)
-                            digest.update(chunk)
-                            written += len(chunk)
+                content_type = self._download_once(request, auth, tmp, digest, written) or content_type
                 break
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                    urllib3.exceptions.HTTPError, errors.NetworkError) as exc:
+            except _Restart:
+                digest, written = hashlib.sha256(), 0
+                tmp.unlink(missing_ok=True)
+            except _Interrupted as cut:
+                digest, written = cut.digest, cut.written
                 resumed += 1
                 if resumed > max_resumes:
                     retry = script_command("jobs.py", "download", "JOB_ID")
-                    raise errors.NetworkError(f"download kept failing: {redact_text(str(exc))}",
-                                              f"Retry later with {retry}.") from exc
+                    raise errors.NetworkError(f"download kept failing: {redact_text(str(cut.cause))}",
+                                              f"Retry later with {retry}.") from cut.cause
                 self.sleep(self.retry.backoff(resumed))
+        if check is not None:
+            try:
+                check(tmp, content_type)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         os.replace(tmp, dest)
-        return DownloadResult(dest, written, digest.hexdigest(), content_type, resumed)
+        return DownloadResult(dest, _size_of(dest), digest.hexdigest(), content_type, resumed)
+
+    def _download_once(self, request: HttpRequest, auth: Auth | None, tmp: Path, digest: Any,
+                       written: int) -> str | None:
+        """One GET (ranged after ``written`` bytes) appended to ``tmp``; returns its Content-Type."""
+        ranged = request if not written else replace(request, headers={**request.headers, "Range": f"bytes={written}-"})
+        try:
+            with self.send(ranged, auth, stream=True) as response:
+                if written and response.status_code != 206:
+                    raise _Restart()             # the server ignored Range: start over
+                with open(tmp, "ab") as out:
+                    for chunk in _raw_chunks(response):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        written += len(chunk)
+                return response.headers.get("Content-Type")
+        except errors.ApiError as exc:
+            if written and exc.status == 416:
+                raise _Restart() from exc        # the part no longer matches what the server holds
+            if not isinstance(exc, errors.NetworkError):
+                raise
+            raise _Interrupted(exc, digest, written) from exc
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError) as exc:
+            raise _Interrupted(exc, digest, written) from exc
 
     def fetch(self, url: str, *, max_bytes: int, timeout: float,
               read_timeout: float = POLL_READ_TIMEOUT_S) -> FetchResult:
@@ -271,13 +325,17 @@ class Transport:
     def _attempt(self, request: HttpRequest, auth: Auth | None, stream: bool) -> requests.Response:
         headers = {**(auth.headers() if auth else {}), **request.headers}
         read_timeout = request.read_timeout or (READ_TIMEOUT_S if request.billable else POLL_READ_TIMEOUT_S)
+        timeout = (self.connect_timeout_s, read_timeout)
         try:
-            return self.session.request(request.method, request.url, headers=headers,
-                                        params=dict(request.params) or None, json=request.json,
-                                        data=request.data, stream=stream,
-                                        timeout=(self.connect_timeout_s, read_timeout))
+            response = self.session.request(request.method, request.url, headers=headers,
+                                            params=dict(request.params) or None, json=request.json,
+                                            data=request.data, stream=stream, timeout=timeout,
+                                            allow_redirects=False)
+            return follow_redirects(self.session, response, request, headers, stream=stream, timeout=timeout,
+                                    allowed=self.credential_hosts)
         except requests.ConnectTimeout as exc:
-            raise _Retryable(errors.NetworkError(_net_message(request, exc), _NET_HINT), "connect timeout") from exc
+            raise _Retryable(errors.NetworkError(_net_message(request, exc), _NET_HINT, details=dict(NEVER_SENT)),
+                             "connect timeout") from exc
         except requests.ReadTimeout as exc:
             error = errors.RequestTimeout(
                 f"{request.label or request.method} timed out after {read_timeout:.0f}s",
@@ -287,9 +345,10 @@ class Transport:
                 raise error from exc       # the server may be generating (and billing) already
             raise _Retryable(error, "read timeout") from exc
         except requests.ConnectionError as exc:
-            error = errors.NetworkError(_net_message(request, exc), _NET_HINT,
-                                        method=request.method, url=redact_text(request.url))
-            if _never_connected(exc) or not request.billable:
+            never = _never_connected(exc)
+            error = errors.NetworkError(_net_message(request, exc), _NET_HINT, method=request.method,
+                                        url=redact_text(request.url), details=dict(NEVER_SENT) if never else None)
+            if never or not request.billable:
                 raise _Retryable(error, "connection failed") from exc
             raise error from exc
 
@@ -311,6 +370,23 @@ class Transport:
         if self.on_retry:
             self.on_retry(request, attempt, delay, reason)
         self.sleep(delay)
+
+
+def _body_chunks(response: requests.Response, request: HttpRequest) -> Iterator[bytes]:
+    """The body in chunks; a read that fails (a dropped connection, a body shorter than its Content-Length,
+    a read timeout) is a ``NetworkError`` saying how much arrived."""
+    received = 0
+    try:
+        for chunk in response.iter_content(DOWNLOAD_CHUNK):
+            received += len(chunk)
+            yield chunk
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        declared = response.headers.get("Content-Length")
+        expected = f"of {declared} " if declared else ""
+        raise errors.NetworkError(
+            f"the connection broke after {received} {expected}bytes of the answer to "
+            f"{request.label or request.method}", _NET_HINT, method=request.method,
+            url=redact_text(request.url), details={"received_bytes": received}) from exc
 
 
 def _raw_chunks(response: requests.Response) -> Any:
@@ -398,6 +474,39 @@ def _fetch_error(request: HttpRequest, exc: Exception, timeout: float, past_dead
                                url=redact_text(request.url))
 
 
+class _Restart(Exception):
+    """Internal: the partial download cannot be continued; start it again from the first byte."""
+
+
+class _Interrupted(Exception):
+    """Internal: the connection broke mid-download after ``written`` bytes (hashed into ``digest``)."""
+
+    def __init__(self, cause: Exception, digest: Any, written: int) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.digest = digest
+        self.written = written
+
+
+def _continue_hash(part: Path) -> tuple[Any, int]:
+    """The sha256 and size of what an earlier download left in ``part`` (nothing: a fresh hash, 0)."""
+    digest = hashlib.sha256()
+    if not part.is_file():
+        return digest, 0
+    with open(part, "rb") as handle:
+        for chunk in iter(lambda: handle.read(DOWNLOAD_CHUNK), b""):
+            digest.update(chunk)
+    return digest, part.stat().st_size
+
+
+def _size_of(path: Path) -> int:
+    """The size of a file (0 when it is gone)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 class _Retryable(Exception):
     """Internal: an attempt failed in a way the policy may retry."""
 
@@ -430,11 +539,15 @@ def _server_delay(response: requests.Response, body: ErrorBody) -> float | None:
     """The wait the server asked for: RetryInfo in the body, else the Retry-After header."""
     if body.retry_delay_s is not None:
         return body.retry_delay_s
-    header = response.headers.get("Retry-After")
+    header = (response.headers.get("Retry-After") or "").strip()
     if not header:
         return None
     try:
         return max(0.0, float(header))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(header) if header else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None             # unreadable ("soon-ish"): the ordinary backoff applies
+    return max(0.0, parsed.timestamp() - time.time())

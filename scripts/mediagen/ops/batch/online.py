@@ -16,7 +16,7 @@ from typing import Any, Callable
 from mediagen.core import errors
 from mediagen.core.console import Console
 from mediagen.ops.batch.planning import BatchItem, ItemConsole, ResultsFile
-from mediagen.ops.batch.summary import ItemOutcome
+from mediagen.ops.batch.summary import ItemOutcome, item_state
 from mediagen.ops.images import ImagePlan, run_images
 from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, new_job_id
 from mediagen.ops.ledger import Ledger
@@ -109,7 +109,8 @@ def _image_item(item: BatchItem, run: OnlineRun) -> ItemOutcome:
     except errors.GenerationBlocked as exc:
         doc, state, error = exc.partial or {}, "blocked", exc.to_dict()
     except errors.MediagenError as exc:
-        doc, state, error = exc.partial or {}, "failed", exc.to_dict()
+        doc, error = exc.partial or {}, exc.to_dict()
+        state = item_state(error)
         if isinstance(exc, errors.RateLimited):
             run.limiter.halt(f"not sent: the API kept answering 429 ({exc.message})")
     files = [str(image["path"]) for image in doc.get("images") or []]
@@ -117,16 +118,9 @@ def _image_item(item: BatchItem, run: OnlineRun) -> ItemOutcome:
     cost = (doc.get("cost") or {}).get("actual_usd")
     entry = {"files": files, "cost_usd": cost}
     if error:
-        entry.update(error=error, retryable=_retryable(error))
+        entry.update(error=error, retryable=state == "failed")
     run.results.append(item.entry(state, **entry))
     return ItemOutcome(item, state, files, cost, error=error)
-
-
-def _retryable(error: dict[str, Any]) -> bool:
-    """False when Google may have started (and billed) the work: a timeout, a dropped call, a 5xx."""
-    if error.get("type") in ("timeout", "network"):
-        return False
-    return not (error.get("type") == "server_error" and error.get("status") not in (None, 503))
 
 
 def _annotate_sidecars(files: list[str], item: BatchItem) -> None:
@@ -149,8 +143,9 @@ def _video_item(item: BatchItem, run: OnlineRun, job_id: str | None = None) -> I
                            output_target=item.output_target, job_id=job_id)
     except errors.MediagenError as exc:
         error = exc.to_dict()
-        run.results.append(item.entry("failed", job_id=job_id, error=error, retryable=_retryable(error)))
-        return ItemOutcome(item, "failed", job_id=job_id, error=error)
+        state = item_state(error)
+        run.results.append(item.entry(state, job_id=job_id, error=error, retryable=state == "failed"))
+        return ItemOutcome(item, state, job_id=job_id, error=error)
     return _wait_video(item, run, job_id, submitted.initial)
 
 
@@ -161,10 +156,10 @@ def _resume_video(item: BatchItem, run: OnlineRun, job_id: str) -> ItemOutcome:
     record = run.store.get(job_id)
     if not record.handle and record.state not in TERMINAL_STATES:
         error = {"type": "unknown", "message": f"job {job_id} was interrupted during its create request",
-                 "hint": "It may or may not have started; mediagen will not send it again. Check AI Studio / "
-                         "the Cloud console, then delete its line from batch-results.jsonl to resend."}
-        run.results.append(item.entry("failed", job_id=job_id, error=error, retryable=False))
-        return ItemOutcome(item, "failed", job_id=job_id, error=error)
+                 "hint": "It may or may not have started; mediagen will not send it again on its own. Check AI "
+                         "Studio / the Cloud console, then rerun with --retry-unknown --approve to resend it."}
+        run.results.append(item.entry("unknown", job_id=job_id, error=error, retryable=False))
+        return ItemOutcome(item, "unknown", job_id=job_id, error=error)
     return _wait_video(item, run, job_id, None)
 
 
@@ -184,12 +179,13 @@ def _wait_video(item: BatchItem, run: OnlineRun, job_id: str, initial: Any) -> I
     except errors.GenerationBlocked as exc:
         doc, state, error = exc.partial or {}, "blocked", exc.to_dict()
     except errors.MediagenError as exc:
-        doc, state, error = exc.partial or {}, "failed", exc.to_dict()
+        doc, error = exc.partial or {}, exc.to_dict()
+        state = "paid_not_saved" if isinstance(exc, errors.PaidNotSaved) else "failed"
     files = [str(v["path"]) for v in doc.get("videos") or []]
     _annotate_sidecars(files, item)
     cost = (doc.get("cost") or {}).get("actual_usd")
     entry: dict[str, Any] = {"job_id": job_id, "files": files, "cost_usd": cost}
     if error:
-        entry.update(error=error, retryable=True)
+        entry.update(error=error, retryable=state == "failed")
     run.results.append(item.entry(state, **entry))
     return ItemOutcome(item, state, files, cost, job_id=job_id, error=error)

@@ -33,7 +33,7 @@ DEFAULT_OUTPUT_ROOT = "generated_batch"
 VIDEO_ONLY = ("duration", "resolution", "generate_audio", "enhance_prompt", "image", "last_frame", "references")
 IMAGE_ONLY = ("image_size", "thinking_level", "output_mime", "images")
 PATH_KEYS = ("images", "image", "last_frame", "references")
-DONE_STATES = frozenset({"succeeded", "blocked", "failed"})
+DONE_STATES = frozenset({"succeeded", "blocked", "failed", "unknown", "paid_not_saved"})
 PENDING_STATES = frozenset({"submitting", "running"})
 
 
@@ -170,12 +170,16 @@ def _resolve_paths(value: Any, base_dir: Path) -> Any:
 
 
 def output_target(output_dir: Path, name: Any, kind: str) -> str:
-    """Where an item's files go: the output folder, or the item's own name inside it."""
+    """Where an item's files go: the output folder, or the item's own name inside it (never outside it)."""
     if not name:
         return str(output_dir)
     path = Path(str(name)).expanduser()
     if not path.is_absolute():
         path = output_dir / path
+    folder = Path(output_dir).resolve()
+    if not path.resolve().is_relative_to(folder):
+        raise errors.UsageError(f"output {name!r} would write outside the batch folder {folder}",
+                                "Give a name inside the folder (e.g. foxes/red.png), or choose the folder with -o.")
     if path.suffix.lower() not in MEDIA_SUFFIXES:
         path = path.with_name(path.name + (".png" if kind == "image" else ".mp4"))
     return str(path)
@@ -249,15 +253,34 @@ class ResultsFile:
 
 @dataclass
 class Selection:
-    """What a run does with each item: send it, resume its job, or skip it as done."""
+    """What a run does with each item: send it, resume its job, or skip it as done.
+
+    ``repeating`` lists the pending items whose earlier create may already have been billed.
+    """
 
     pending: list[BatchItem] = field(default_factory=list)
     resumable: dict[str, list[BatchItem]] = field(default_factory=dict)     # job id -> items
     done: list[BatchItem] = field(default_factory=list)
+    repeating: list[BatchItem] = field(default_factory=list)
 
 
-def select(items: list[BatchItem], previous: dict[str, dict[str, Any]], *, retry_failed: bool) -> Selection:
-    """Sort items by their last results line (failed items are re-sent only with ``retry_failed``)."""
+def possibly_billed(entry: dict[str, Any] | None) -> bool:
+    """Whether a results line is an item whose create may have been billed without a result (``unknown``).
+
+    Lines written before the state existed say ``failed`` with ``retryable: false``.
+    """
+    entry = entry or {}
+    return entry.get("state") == "unknown" or (entry.get("state") == "failed" and entry.get("retryable") is False
+                                               and (entry.get("error") or {}).get("type") != "paid_not_saved")
+
+
+def select(items: list[BatchItem], previous: dict[str, dict[str, Any]], *, retry_failed: bool,
+           retry_unknown: bool = False) -> Selection:
+    """Sort items by their last results line.
+
+    Failed items are re-sent only with ``retry_failed``; items that may have been billed (``unknown``) only
+    with ``retry_unknown`` (and are listed in ``repeating``).
+    """
     chosen = Selection()
     for item in items:
         entry = previous.get(item.key)
@@ -265,6 +288,10 @@ def select(items: list[BatchItem], previous: dict[str, dict[str, Any]], *, retry
         state = (entry or {}).get("state")
         if entry is None:
             chosen.pending.append(item)
+        elif possibly_billed(entry):
+            (chosen.repeating if retry_unknown else chosen.done).append(item)
+            if retry_unknown:
+                chosen.pending.append(item)
         elif state in PENDING_STATES and entry.get("job_id"):
             chosen.resumable.setdefault(str(entry["job_id"]), []).append(item)
         elif state == "failed" and retry_failed and entry.get("retryable", True):

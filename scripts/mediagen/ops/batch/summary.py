@@ -6,7 +6,10 @@ from typing import Any
 
 from mediagen.core import errors
 from mediagen.core.resources import script_command
-from mediagen.ops.batch.planning import BatchItem
+from mediagen.ops.batch.planning import BatchItem, possibly_billed
+
+# States counted only when they occur (they need the user's decision): possibly billed, paid but not saved.
+EXTRA_STATES = ("unknown", "paid_not_saved")
 
 
 @dataclass
@@ -38,19 +41,41 @@ class ItemOutcome:
 def previous_outcome(item: BatchItem) -> ItemOutcome:
     """An item finished by an earlier run, as recorded in the results file."""
     entry = item.previous or {}
-    return ItemOutcome(item, str(entry.get("state")), [str(f) for f in entry.get("files") or []],
+    state = "unknown" if possibly_billed(entry) else str(entry.get("state"))
+    return ItemOutcome(item, state, [str(f) for f in entry.get("files") or []],
                        entry.get("cost_usd"), job_id=entry.get("job_id"), error=entry.get("error"), previous=True)
+
+
+def item_state(error: dict[str, Any]) -> str:
+    """The results-file state of an item that failed with ``error``.
+
+    ``unknown`` when Google may have billed a create whose result never arrived (a timeout, a dropped
+    connection, a 5xx other than 503, a broken reply): it is never resent on its own.
+    """
+    kind = error.get("type")
+    if kind == "paid_not_saved":
+        return "paid_not_saved"
+    if (error.get("details") or {}).get("connected") is False:
+        return "failed"                     # never reached the server: nothing can have been billed
+    if kind in ("timeout", "network", "bad_reply") or (kind == "server_error" and error.get("status") != 503):
+        return "unknown"
+    return "failed"
 
 
 # -- the summary ---------------------------------------------------------------------------------
 
 def counts(outcomes: list[ItemOutcome]) -> dict[str, int]:
-    """How many items ended in each state this run (``skipped_done``: finished by an earlier run)."""
+    """How many items ended in each state this run (``skipped_done``: finished by an earlier run).
+
+    ``unknown`` and ``paid_not_saved`` appear when items are in that state, from this run or an earlier one.
+    """
     tally = {"succeeded": 0, "failed": 0, "blocked": 0, "skipped_done": 0, "running": 0, "not_sent": 0}
     for outcome in outcomes:
+        if outcome.state in EXTRA_STATES:       # also counted when an earlier run left them so: they need a decision
+            tally[outcome.state] = tally.get(outcome.state, 0) + 1
         if outcome.previous:
             tally["skipped_done"] += 1
-        else:
+        elif outcome.state not in EXTRA_STATES:
             tally[outcome.state if outcome.state in tally else "failed"] += 1
     return tally
 
@@ -66,13 +91,13 @@ def run_error(document: dict[str, Any], outcomes: list[ItemOutcome]) -> errors.M
     Items finished by an earlier run count too: a rerun that leaves a failed item
     unresolved still exits non-zero.
     """
-    failed = [o for o in outcomes if o.state in ("failed", "not_sent")]
+    failed = [o for o in outcomes if o.state in ("failed", "not_sent", *EXTRA_STATES)]
     running = [o for o in outcomes if o.state == "running"]
     blocked = [o for o in outcomes if o.state == "blocked"]
     tally = document["counts"]
     summary = (f"this run: {tally['succeeded']} succeeded, {tally['failed'] + tally['not_sent']} failed or not "
                f"sent, {tally['blocked']} blocked, {tally['running']} still running, {tally['skipped_done']} done "
-               "before")
+               "before" + "".join(f", {tally[s]} {s.replace('_', ' ')}" for s in EXTRA_STATES if tally.get(s)))
     results = document["results_file"]
     error: errors.MediagenError
     if running:
@@ -95,8 +120,10 @@ def run_error(document: dict[str, Any], outcomes: list[ItemOutcome]) -> errors.M
 
 
 def _failure_error(failed: list[ItemOutcome], summary: str, results: str) -> errors.MediagenError:
+    unknown = [o for o in failed if o.state == "unknown"]
     first = failed[0].error or {}
-    classes = {"rate_limited": errors.RateLimited, "api_rejected": errors.ClientError, "auth": errors.AuthError,
+    classes = {"paid_not_saved": errors.PaidNotSaved, "bad_reply": errors.BadReply,
+               "rate_limited": errors.RateLimited, "api_rejected": errors.ClientError, "auth": errors.AuthError,
                "not_found": errors.NotFoundError, "server_error": errors.ServerError, "network": errors.NetworkError,
                "timeout": errors.RequestTimeout, "invalid_request": errors.ValidationError,
                "usage": errors.UsageError, "credentials": errors.CredentialsError, "config": errors.ConfigError}
@@ -104,6 +131,15 @@ def _failure_error(failed: list[ItemOutcome], summary: str, results: str) -> err
     message = f"{len(failed)} item(s) failed ({summary}); first, line {failed[0].item.line}: {first.get('message')}"
     hint = (f"Finished items are kept in {results}: rerun with --retry-failed to send only the failed ones "
             f"(items that may have been billed are not re-sent). {first.get('hint') or ''}").strip()
+    if unknown:
+        lines = ", ".join(str(o.item.line) for o in unknown[:10])
+        hint = (f"{len(unknown)} item(s) (line(s) {lines}) may have been billed without a result (state unknown): "
+                "they are never sent again on their own. Check your usage (AI Studio or the Cloud console); to send "
+                "them again anyway, rerun with --retry-unknown --approve (each may then be billed twice). " + hint)
     if issubclass(cls, errors.ApiError):
         return cls(message, hint, status=first.get("status"))
-    return cls(message, hint)
+    error = cls(message, hint)
+    if isinstance(first.get("details"), dict):
+        error.details = first["details"]            # e.g. the job that resumes it
+    error.rescued = list(first.get("rescued") or [])
+    return error

@@ -1,0 +1,89 @@
+"""Bad input in the money path: an unreadable Retry-After, a URL input that drips, a batch output outside its folder."""
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from mediagen.cli.batch_gen import main as batch_main
+from mediagen.cli.image_gen import main as image_main
+
+
+class _Drip(http.server.BaseHTTPRequestHandler):
+    """Promises a 1 MB PNG and sends one byte every 0.1 s for about four seconds."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(1 << 20))
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b"\x89")
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def dripping_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/fox.png"
+    server.shutdown()
+    server.server_close()
+
+
+def creates(fake) -> list:
+    return [r for r in fake.requests if r.method == "POST" and r.path.endswith(":generateContent")]
+
+
+def test_an_unreadable_retry_after_falls_back_to_backoff(run, fake, omni_env) -> None:
+    fake.add_fault(service="gemini", path_contains=":generateContent", status=429, retry_after="soon-ish")
+    result = run(image_main, "a red fox", env=omni_env)
+    assert result.code == 0, result.doc
+    assert [r.status for r in creates(fake)] == [429, 200]
+
+
+def test_the_url_input_deadline_is_a_setting(run, fake, omni_env, dripping_url) -> None:
+    began = time.monotonic()
+    result = run(image_main, "a red fox", "-i", dripping_url, "--dry-run",
+                 env={**omni_env, "MEDIAGEN_URL_DEADLINE_S": "0.5"})
+    elapsed = time.monotonic() - began
+    assert result.code == 2, result.doc
+    assert "0.5" in result.doc["error"]["message"] + result.doc["error"]["hint"]
+    assert elapsed < 3.0 and not fake.requests
+
+
+@pytest.mark.parametrize("output", ["../../x.png", "{outside}/x.png", "sub/../../y.png"])
+def test_batch_outputs_stay_inside_the_batch_folder(run, fake, omni_env, tmp_path, output) -> None:
+    outside = tmp_path / "elsewhere"
+    source = tmp_path / "items.yaml"
+    source.write_text(f"- prompt: a red fox\n  output: {output.format(outside=outside)}\n- prompt: a blue bird\n")
+    out = tmp_path / "deep" / "batch"
+    result = run(batch_main, str(source), "--approve", "-o", str(out), env=omni_env)
+    assert result.code == 2, result.doc
+    problems = result.doc["error"]["details"]["problems"]
+    assert len(problems) == 1 and problems[0].startswith("line 1:") and str(out) in problems[0]
+    assert not creates(fake)
+    assert not list(tmp_path.glob("*.png")) and not list((tmp_path / "deep").glob("*.png"))
+    assert not outside.exists()
+
+
+def test_a_batch_output_inside_the_folder_is_fine(run, fake, omni_env, tmp_path) -> None:
+    source = tmp_path / "items.yaml"
+    source.write_text("- prompt: a red fox\n  output: foxes/red.png\n")
+    out = tmp_path / "batch"
+    result = run(batch_main, str(source), "--approve", "-o", str(out), env=omni_env)
+    assert result.code == 0, result.doc
+    assert Path(result.doc["items"][0]["files"][0]) == out / "foxes" / "red.png"
