@@ -324,8 +324,8 @@ def _not_a_video(record: VideoJob, exc: errors.BadReply) -> errors.MediagenError
     job_id = record.job_id
     subject = replies.Subject(f"job {job_id}", "Nothing was saved. Fetch the result again with: "
                                                f"{script_command('jobs.py', 'download', job_id)} (no new generation); "
-                                               "if it keeps failing, the file on Google's side is broken: check your usage "
-                                               "before generating again.", "the job may have been billed")
+                                               "if it keeps failing, the file on Google's side is broken: check your "
+                                               "usage before generating again.", "the job may have been billed")
     return replies.possibly_billed(exc.message, subject).for_job(job_id)
 
 
