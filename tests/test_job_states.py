@@ -46,7 +46,7 @@ def test_cancelling_a_veo_job_abandons_it_but_it_can_still_be_fetched(run, fake,
     assert cancelled.code == 0, cancelled.doc
     assert cancelled.doc["state"] == "abandoned" and cancelled.doc["cancelled_remotely"] is False
     said = json.dumps(cancelled.doc).lower()
-    assert "may still finish and be billed" in said and f"jobs.py wait {job_id}" in said
+    assert "may still finish and be billed" in said and f"jobs.py\\\" wait {job_id}" in said
     assert "start a new generation" not in said
     listed = run(jobs_main, "list", "--state", "abandoned", env=vertex_env)
     assert [job["job_id"] for job in listed.doc["jobs"]] == [job_id]

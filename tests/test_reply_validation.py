@@ -107,7 +107,7 @@ def test_a_bad_reply_to_a_video_poll_names_the_job_and_how_to_resume(run, fake, 
     fake.add_fault(service="gemini", path_contains="/interactions/", method="GET", body=body)
     result = run(video_main, "a cat walking", env=omni_env)
     job_id = result.doc["error"]["details"]["job_id"]
-    check_possibly_billed(result, job_id, f"jobs.py wait {job_id}")
+    check_possibly_billed(result, job_id, f"jobs.py\" wait {job_id}")
     resumed = run(jobs_main, "wait", job_id, env=omni_env)
     assert resumed.code == 0, resumed.doc
     assert len(creates(fake, "/interactions")) == 1
