@@ -35,6 +35,12 @@ def script(name: str) -> str:
     return str(ROOT / "scripts" / f"{name}.py")
 
 
+def hinted(name: str) -> str:
+    """How hints name an entry script: its absolute path, quoted."""
+    return f'"{script(name)}"'
+
+
+
 def full_disk(limit_bytes: int):
     """A ``preexec_fn`` that makes every file write past ``limit_bytes`` fail with EFBIG (a full disk)."""
     def limit() -> None:

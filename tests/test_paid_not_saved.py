@@ -17,7 +17,7 @@ from mediagen.cli.image_gen import main as image_main
 from mediagen.cli.jobs import main as jobs_main
 from mediagen.cli.video_gen import main as video_main
 from tests.conftest import GEMINI_KEY
-from tests.money import VEO_MODEL, blocker, files_in, job_store, ledger_entries, run_child, script, veo_env
+from tests.money import VEO_MODEL, blocker, files_in, job_store, ledger_entries, hinted, run_child, veo_env
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_a_video_download_onto_a_full_disk_exits_10_and_resumes(run, fake, env, 
     error = first.doc["error"]
     job_id = error["details"]["job_id"]
     assert error["type"] == "paid_not_saved"
-    assert f"{script('jobs')} download {job_id}" in error["hint"]
+    assert f"{hinted('jobs')} download {job_id}" in error["hint"]
     assert [p.name for p in job_store(env).glob("*.json")] == [f"{job_id}.json"]
     resumed = run(jobs_main, "download", job_id, env=env)
     assert resumed.code == 0, resumed.doc
@@ -161,4 +161,4 @@ def test_a_batch_api_result_onto_a_full_disk_exits_10_naming_the_job(fake, env, 
     assert result.code == 10, (result.doc, result.stderr)
     error = result.doc["error"]
     assert error["type"] == "paid_not_saved" and error["details"]["job_id"].startswith("imgb-")
-    assert f"{script('jobs')} download {error['details']['job_id']}" in error["hint"]
+    assert f"{hinted('jobs')} download {error['details']['job_id']}" in error["hint"]
