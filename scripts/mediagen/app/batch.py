@@ -227,6 +227,9 @@ def _run(request: BatchRequest, ctx: Context, plan: batch.BatchPlan, selection: 
                               lambda: make_transport(settings, ctx.console), wait=request.wait,
                               wait_timeout=request.wait_timeout)
         fresh = batch.run_online(online, video_jobs, run)
+        if run.limiter.auto and online:
+            ctx.console.info(f"concurrency followed the pace: up to {run.limiter.peak_concurrency} request(s) "
+                             f"in flight (auto, at most {run.limiter.maximum})")
         if run.limiter.throttles:
             ctx.console.warn(f"the API answered 429 {run.limiter.throttles} time(s); requests were paced to "
                              f"{run.limiter.limit} per {run.limiter.window:g}s (pass --rate to start there)")

@@ -57,7 +57,7 @@ def build_parser(stdout: TextIO | None) -> Parser:
 def _running_options(run: argparse._ArgumentGroup) -> None:
     option(run, BatchRequest, "output", "-o", metavar="DIR")
     option(run, BatchRequest, "via", default="online")
-    option(run, BatchRequest, "concurrency", type=int, default=16)
+    option(run, BatchRequest, "concurrency", type=int, metavar="N")
     option(run, BatchRequest, "rate", type=float, metavar="RPS")
     option(run, BatchRequest, "retry_failed", action="store_true")
     option(run, BatchRequest, "approve", action="store_true")
