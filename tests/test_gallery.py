@@ -18,7 +18,8 @@ from mediagen.cli.image_gen import main as image_main
 from mediagen.cli.video_gen import main as video_main
 from tests.conftest import GEMINI_KEY
 
-FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.02"}
+FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.02",
+              "MEDIAGEN_POLLS_PER_MINUTE": "60000"}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
