@@ -74,7 +74,7 @@ def get_video(query: JobQuery, ctx: Context) -> Outcome:
 
 def list_jobs(query: JobQuery, store: JobStore) -> Outcome:
     """The newest jobs first (optionally one state, or 'active')."""
-    jobs = [summary(r) for r in store.list(query.state)[: max(1, query.limit)]]
+    jobs = [summary(r) for r in store.list(query.state, limit=max(1, query.limit))]
     return Outcome({"store": str(store.folder), "jobs": jobs})
 
 

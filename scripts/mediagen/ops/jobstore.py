@@ -10,13 +10,15 @@ server) can share the store.
 Records are typed: ``VideoJob`` (kind ``video``: Veo operations and Omni
 interactions) and ``BatchJob`` (kind ``image-batch``: Gemini Batch API jobs),
 both ``JobRecord``s, written with ``"schema": 1`` (see ``mediagen.ops.records``).
+Creations and state changes also go to the store's index (``ops/jobindex.py``),
+so ``list`` reads one page of records, not all of them.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, TypeVar
@@ -26,6 +28,7 @@ from mediagen.core import errors
 from mediagen.core.files import atomic_write_text
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
+from mediagen.ops.jobindex import JobIndex
 from mediagen.ops.records import Record
 
 TERMINAL_STATES = frozenset({"succeeded", "failed", "blocked", "cancelled"})
@@ -121,6 +124,7 @@ class JobStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        self.index = JobIndex(self.folder)
 
     def path(self, job_id: str) -> Path:
         """The record file of ``job_id`` (ids with path separators are refused)."""
@@ -128,7 +132,7 @@ class JobStore:
             raise errors.UsageError(f"not a job id: {job_id!r}", "Run scripts/jobs.py list to see job ids.")
         return self.folder / f"{job_id}.json"
 
-    @contextmanager
+    @contextlib.contextmanager
     def locked(self, job_id: str, timeout: float = 600.0) -> Iterator[None]:
         """Hold the job's lock (used around polls that may download, so one process downloads)."""
         from filelock import FileLock, Timeout
@@ -147,9 +151,10 @@ class JobStore:
         record.written = {"created": None, **record.written}
         record.set(created=record.created or now_iso(), updated=now_iso())
         path = self.path(record.job_id)
-        if path.exists():
-            raise errors.UsageError(f"job {record.job_id} already exists", "Use a new job id.")
-        self._write(path, record)
+        with self.index.recording(record.job_id, record.created, record.state, new=True):
+            if path.exists():
+                raise errors.UsageError(f"job {record.job_id} already exists", "Use a new job id.")
+            self._write(path, record)
         return record
 
     def get(self, job_id: str, expected: type[J] = JobRecord) -> J:
@@ -173,25 +178,48 @@ class JobStore:
 
         with FileLock(str(self.folder / f"{job_id}.record.lock"), timeout=30):
             record = self.get(job_id)
+            was = record.state
             record.set(**changes, updated=now_iso())
-            self._write(self.path(job_id), record)
+            if record.state == was:
+                self._write(self.path(job_id), record)
+                return record
+            with self.index.recording(job_id, record.created, record.state, was):   # a state change: indexed
+                self._write(self.path(job_id), record)
         return record
 
-    def list(self, state: str | None = None) -> list[JobRecord]:
-        """Every readable record, newest first (optionally only one state, or ``active``)."""
+    def list(self, state: str | None = None, limit: int | None = None) -> list[JobRecord]:
+        """Readable records, newest first (optionally only one state, or ``active``; at most ``limit``).
+
+        The index picks the records, so a page costs the same however many jobs the store holds.
+        """
         if not self.folder.is_dir():
             return []
-        records = [r for r in map(_read_quietly, self.folder.glob("*.json")) if r is not None]
-        if state == "active":
-            records = [r for r in records if r.state in ACTIVE_STATES]
-        elif state:
-            records = [r for r in records if r.state == state]
-        return sorted(records, key=lambda r: r.created or "", reverse=True)
+        records: list[JobRecord] = []
+        with contextlib.closing(self.index.newest_first(state)) as entries:
+            for entry in entries:
+                record = _read_quietly(self.folder / f"{entry.job_id}.json") if _plain(entry.job_id) else None
+                if record is None or not _in_state(record, state):
+                    continue
+                records.append(record)
+                if limit is not None and len(records) >= limit:
+                    break
+        return records
 
     def _write(self, path: Path, record: JobRecord) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(redact(record.to_json()), indent=2, ensure_ascii=False, default=str)
         atomic_write_text(path, text + "\n", private=True)
+
+
+def _plain(job_id: str) -> bool:
+    """A job id that names a file inside the store (an index edited by hand could say anything)."""
+    return bool(job_id) and not any(c in job_id for c in "/\\") and not job_id.startswith(".")
+
+
+def _in_state(record: JobRecord, state: str | None) -> bool:
+    if state == "active":
+        return record.state in ACTIVE_STATES
+    return not state or record.state == state
 
 
 def _read_quietly(path: Path) -> JobRecord | None:
