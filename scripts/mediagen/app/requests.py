@@ -200,6 +200,8 @@ class GalleryRequest:
     folder: str = arg("Folder to scan (sub-folders included).", "")
     output: str | None = arg("Where to write the page (default FOLDER/gallery.html).")
     title: str | None = arg("Page title (default: the folder name).")
+    page_size: int | None = arg("Cards per page: gallery.html, then gallery-2.html... (default 200; the "
+                                "gallery_page_size setting).", minimum=1, setting="gallery_page_size")
 
 
 @dataclass(frozen=True)

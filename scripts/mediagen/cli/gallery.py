@@ -12,8 +12,9 @@ from mediagen.cli.common import Parser, make_parser, option, request_from, run_c
 
 DESCRIPTION = f"""Write a static HTML gallery of every image and video in FOLDER that has a .json
 sidecar (from image_gen.py, video_gen.py or batch_gen.py): thumbnails, prompts,
-models, costs, with filters by model, kind and text. It needs no server and no
-network; open it in a browser. Preset filters from the URL:
+models, costs, with filters by model, kind and text, in pages of --page-size cards
+(gallery.html, gallery-2.html...). It needs no server and no network; open it in
+a browser. Preset filters from the URL:
   {GALLERY_NAME}#kind=video&model=veo-3.1-fast-generate-001&q=fox
 Examples:
   gallery.py generated_images
@@ -25,6 +26,7 @@ def build_parser(stdout: TextIO | None) -> Parser:
     parser.add_argument("folder", help="Folder to scan (sub-folders included).")
     option(parser, GalleryRequest, "output", "-o", metavar="FILE")
     option(parser, GalleryRequest, "title")
+    option(parser, GalleryRequest, "page_size", type=int, metavar="N")
     parser.add_argument("--debug", action="store_true", help="Re-raise errors with a traceback on stderr.")
     return parser
 
