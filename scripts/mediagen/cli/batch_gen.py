@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 from typing import Mapping, TextIO
 
-from mediagen.app.batch import run_batch
 from mediagen.app.context import Context
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import BatchRequest
@@ -68,6 +67,8 @@ def _running_options(run: argparse._ArgumentGroup) -> None:
 
 def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
     """Flags -> ``BatchRequest`` -> the use case."""
+    from mediagen.app.batch import run_batch  # lazy: --help needs none of it
+
     return run_batch(request_from(BatchRequest, args), ctx)
 
 

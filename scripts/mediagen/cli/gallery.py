@@ -5,17 +5,16 @@ import argparse
 from typing import Mapping, TextIO
 
 from mediagen.app.context import Context
-from mediagen.app.listing import GALLERY_NAME, gallery
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import GalleryRequest
 from mediagen.cli.common import Parser, make_parser, option, request_from, run_command
 
-DESCRIPTION = f"""Write a static HTML gallery of every image and video in FOLDER that has a .json
+DESCRIPTION = """Write a static HTML gallery of every image and video in FOLDER that has a .json
 sidecar (from image_gen.py, video_gen.py or batch_gen.py): thumbnails, prompts,
 models, costs, with filters by model, kind and text, in pages of --page-size cards
 (gallery.html, gallery-2.html...). It needs no server and no network; open it in
 a browser. Preset filters from the URL:
-  {GALLERY_NAME}#kind=video&model=veo-3.1-fast-generate-001&q=fox
+  gallery.html#kind=video&model=veo-3.1-fast-generate-001&q=fox
 Examples:
   gallery.py generated_images
   gallery.py generated_batch/shots -o ~/Desktop/shots.html"""
@@ -33,6 +32,8 @@ def build_parser(stdout: TextIO | None) -> Parser:
 
 def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
     """Flags -> ``GalleryRequest`` -> the use case."""
+    from mediagen.app.listing import gallery  # lazy: --help needs none of it
+
     return gallery(request_from(GalleryRequest, args), ctx)
 
 

@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from mediagen.core import errors
 from mediagen.core.files import atomic_output
+from mediagen.ops.pixelsize import header_size
 from mediagen.wire.common import MediaPayload
 
 
@@ -51,6 +52,8 @@ def save_payload(payload: MediaPayload, path: Path) -> dict[str, Any]:
 
 
 def _pixel_size(path: Path) -> tuple[int | None, int | None]:
+    if (size := header_size(path)) is not None:      # the common formats, without importing Pillow
+        return size
     from PIL import Image
 
     try:
