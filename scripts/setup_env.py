@@ -30,9 +30,7 @@ import contextlib
 import hashlib
 import json
 import os
-import shlex
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -54,6 +52,8 @@ _VERSION_CODE = "import sys; sys.stdout.write('%d.%d' % sys.version_info[:2])"
 
 def python_version(command: list) -> tuple | None:
     """``(major, minor)`` of the Python that ``command`` starts, or None when it does not run."""
+    import subprocess  # here, not at the top: every script imports this module before it starts
+
     try:
         done = subprocess.run([*command, "-c", _VERSION_CODE], stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30)
@@ -229,6 +229,8 @@ def _create_venv(place: Place, path: str) -> None:
 
 
 def _run_logged(place: Place, command: list, what: str) -> None:
+    import subprocess
+
     with open(place.log, "ab") as log:
         try:
             done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, timeout=PIP_TIMEOUT_S)
@@ -263,6 +265,8 @@ def hook(env=None, stdout=None, requirements: Path = REQUIREMENTS) -> int:
     place = Place(env["CLAUDE_PLUGIN_DATA"])
     outcome = unannounced(place, ensure(place, requirements, env.get("PATH", "")))
     if outcome.python is not None and env.get("CLAUDE_ENV_FILE"):
+        import shlex
+
         with open(env["CLAUDE_ENV_FILE"], "a", encoding="utf-8") as exports:
             exports.write(f"export {INTERPRETER_VAR}={shlex.quote(str(outcome.python))}\n")
     answer = hook_answer(outcome, place, requirements)
@@ -302,6 +306,8 @@ def _replace_process(command: list, env) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     if os.name == "nt":                 # Windows has no exec: run it and pass its exit code on
+        import subprocess
+
         sys.exit(subprocess.call(command, env=env))
     os.execve(command[0], command, env)
 

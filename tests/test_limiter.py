@@ -27,10 +27,12 @@ def test_auto_mode_probes_fast_then_keeps_the_pace_the_server_accepted() -> None
     limiter = AdaptiveLimiter(clock=clock, margin_s=0.0)
     assert limiter.auto and limiter.concurrency == lim.MIN_CONCURRENCY and limiter.maximum == lim.MAX_CONCURRENCY
     first = limiter.pace()
-    assert limiter._wait_time(0.0, 0.0) == pytest.approx(1 / lim.PROBE_RATE)      # probing: 100 starts/s
+    burst = [limiter.pace() for _ in range(lim.PROBE_BURST - 1)]                  # the first few go at once
+    assert limiter._wait_time(0.0, 0.0) == pytest.approx(1 / lim.PROBE_RATE)      # then probing: 100 starts/s
     clock.now = 1.0
     assert limiter.rate(1.0) == pytest.approx(2 * lim.PROBE_RATE)                 # doubled after a clean window
-    limiter.answered(first, succeeded=True)
+    for start in [first, *burst]:
+        limiter.answered(start, succeeded=True)
     assert limiter.latency == 1.0
     starts = [first]
     for _ in range(4):

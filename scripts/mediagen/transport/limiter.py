@@ -5,9 +5,10 @@ flight; ``PacedTransport`` sends its billable requests (and their 429 retries)
 through one. Batch runs share a limiter between their worker threads.
 
 With a fixed concurrency (``--concurrency N``) only N bounds the requests until
-the first 429. In *auto* mode (the default) nothing is known in advance: new
-requests start at a probing pace (``PROBE_RATE`` per second, doubling every
-window without a 429) and the concurrency follows what the pace needs, from the
+the first 429. In *auto* mode (the default) nothing is known in advance: the
+first ``PROBE_BURST`` requests start at once, then new ones at a probing pace
+(``PROBE_RATE`` per second, doubling every window without a 429), and the
+concurrency follows what the pace needs, from the
 measured latency: about ``rate x latency`` requests in flight, never above
 ``MAX_CONCURRENCY``. Either way a 429 sets the pace to what the server accepted.
 """
@@ -25,7 +26,8 @@ from mediagen.transport.http import HttpRequest, RetryPolicy, Transport
 
 MAX_CONCURRENCY = 256        # auto mode never has more requests in flight (nor connections open)
 MIN_CONCURRENCY = 16         # auto mode's floor (as many as the old fixed default)
-PROBE_RATE = 100.0           # starts per second before the first 429 (auto mode), doubled every window
+PROBE_BURST = 8              # auto mode: the first starts go at once (the old fixed default let 16 go)...
+PROBE_RATE = 100.0           # ...then this many a second until the first 429, doubled every window
 MARGIN_S = 0.05              # slack on the window for the gap between "started here" and "arrived there"
 HEADROOM = 1.25              # in-flight requests allowed over rate x latency (latency varies)
 LATENCY_WEIGHT = 0.3         # weight of the newest answer in the latency average
@@ -123,7 +125,7 @@ class AdaptiveLimiter:
 
     def _probe_wait(self, now: float) -> float:
         """Auto mode before the first 429: starts spaced at the probing rate (no wait with a fixed concurrency)."""
-        if not self.auto or not self._starts:
+        if not self.auto or len(self._starts) < PROBE_BURST:
             return 0.0
         return self._starts[-1].at + 1.0 / self.rate(now) - now
 
