@@ -36,9 +36,7 @@ import io
 import json
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -64,6 +62,8 @@ _VERSION_CODE = "import sys; sys.stdout.write('%d.%d' % sys.version_info[:2])"
 
 def python_version(command: list) -> tuple | None:
     """``(major, minor)`` of the Python that ``command`` starts, or None when it does not run."""
+    import subprocess  # here, not at the top: every script imports this module before it starts
+
     try:
         done = subprocess.run([*command, "-c", _VERSION_CODE], stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30)
@@ -239,6 +239,8 @@ def _create_venv(place: Place, path: str) -> None:
 
 
 def _run_logged(place: Place, command: list, what: str) -> None:
+    import subprocess
+
     with open(place.log, "ab") as log:
         try:
             done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, timeout=PIP_TIMEOUT_S)
@@ -273,6 +275,8 @@ def hook(env=None, stdout=None, requirements: Path = REQUIREMENTS) -> int:
     place = Place(env["CLAUDE_PLUGIN_DATA"])
     outcome = unannounced(place, ensure(place, requirements, env.get("PATH", "")))
     if outcome.python is not None and env.get("CLAUDE_ENV_FILE"):
+        import shlex
+
         with open(env["CLAUDE_ENV_FILE"], "a", encoding="utf-8") as exports:
             exports.write(f"export {INTERPRETER_VAR}={shlex.quote(str(outcome.python))}\n")
     answer = hook_answer(outcome, place, requirements)
@@ -312,6 +316,8 @@ def _replace_process(command: list, env) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     if os.name == "nt":                 # Windows has no exec: run it and pass its exit code on
+        import subprocess
+
         sys.exit(subprocess.call(command, env=env))
     os.execve(command[0], command, env)
 
@@ -391,6 +397,8 @@ def missing_packages(packages: dict) -> list:
 
 def install_command(requirements: Path = REQUIREMENTS, windows: bool = os.name == "nt") -> str:
     """The exact command that installs the requirements (``py -3`` on Windows)."""
+    import shlex
+
     if windows:
         return f'py -3 -m pip install -r "{requirements}"'
     return f"python3 -m pip install -r {shlex.quote(str(requirements))}"

@@ -35,7 +35,8 @@ _LEAKY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "
 GEMINI_KEY = "AIzaSyFAKE-test-key-000000000000000000"
 EXPRESS_KEY = "AQ.FAKE-express-key"
 # Video and batch jobs poll at once and then every 50 ms against the fake.
-FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05"}
+FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05",
+              "MEDIAGEN_POLLS_PER_MINUTE": "60000"}
 # The day the catalog's lifecycle dates are read against, so passing dates never change a test's outcome.
 TODAY = "2026-12-05"
 

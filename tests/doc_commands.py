@@ -125,7 +125,8 @@ def substitute(text: str, values: dict[str, str]) -> str:
 def script_env(fake, fake_env: dict[str, str], argv: list[str]) -> dict[str, str]:
     """A Gemini API key for the fake; a Vertex token and project too when the command asks for Vertex."""
     env = {**fake_env, "GEMINI_API_KEY": GEMINI_KEY,
-           "MEDIAGEN_POLL_FIRST_S": "0.01", "MEDIAGEN_POLL_INTERVAL_S": "0.05"}
+           "MEDIAGEN_POLL_FIRST_S": "0.01", "MEDIAGEN_POLL_INTERVAL_S": "0.05",
+           "MEDIAGEN_POLLS_PER_MINUTE": "60000"}
     if "vertex" in argv:
         token = "ya29.fake-docs-test"
         fake.register_token(token)

@@ -19,7 +19,8 @@ from mediagen.core.errors import UsageError
 from mediagen.transport.limiter import AdaptiveLimiter
 from tests.conftest import GEMINI_KEY, ROOT
 
-FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.02"}
+FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.02",
+              "MEDIAGEN_POLLS_PER_MINUTE": "60000"}
 
 
 @pytest.fixture

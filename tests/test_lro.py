@@ -118,3 +118,52 @@ def test_a_create_that_may_have_started_is_never_resent() -> None:
     assert lro.may_have_started(errors.ServerError("s", "h", status=500))
     assert not lro.may_have_started(errors.ServerError("s", "h", status=503))
     assert not lro.may_have_started(errors.ClientError("c", "h", status=400))
+
+
+# -- the process's poll budget ---------------------------------------------------------------------
+
+def test_twenty_jobs_share_sixty_polls_a_minute_and_one_job_keeps_its_schedule() -> None:
+    clock = FakeClock()
+    budget = lro.PollBudget(60, clock=clock.monotonic)
+    polls: dict[int, list[float]] = {job: [] for job in range(20)}
+    booked = sorted((budget.book(10.0), job) for job in range(20))     # all want their first poll at 10 s
+    while booked and booked[0][0] < 600:
+        at, job = booked.pop(0)
+        clock.now = at
+        polls[job].append(at)
+        booked = sorted(booked + [(budget.book(at + 2.0), job)])        # each asks for its next poll 2 s later
+    times = sorted(t for each in polls.values() for t in each)
+    assert max(sum(1 for t in times if start <= t < start + 60) for start in times) == 60
+    assert all(len(each) >= 25 for each in polls.values())              # every job gets its turn
+    alone = lro.PollBudget(60, clock=clock.monotonic)
+    mine = [alone.book(700.0 + 2 * n) for n in range(40)]
+    assert mine == [700.0 + 2 * n for n in range(40)]                   # one job every 2 s: never held back
+
+
+def test_a_busy_budget_delays_the_poll_and_a_slot_past_the_deadline_is_given_back(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store, record = _job(tmp_path, clock)
+    budget = lro.PollBudget(60, clock=clock.monotonic)
+    other_jobs = [budget.book(10.0), budget.book(10.0)]                 # two polls at 10 s fill its 2 s window
+    assert other_jobs == [10.0, 10.0]
+    polled: list[float] = []
+    timing = lro.Timing.starting(lro.first_poll_at(record, 10.0, clock), videojobs.SCHEDULE, 100.0, clock,
+                                 budget=budget)
+    answers = [Answer(False, "running"), Answer(True, "succeeded")]
+    assert lro.wait_until_done(record, store, _driver(answers, polled, clock), timing) == {"state": "succeeded"}
+    assert polled == [12.0, 14.0]
+    short = lro.Timing.starting(clock.now + 10.0, videojobs.SCHEDULE, 11.0, clock, budget=budget)
+    budget.book(clock.now + 10.0), budget.book(clock.now + 10.0)
+    with pytest.raises(errors.StillRunning):
+        lro.wait_until_done(record, store, _driver([], polled, clock), short)
+    assert budget._slots == [10.0, 10.0, 12.0, 14.0, 24.0, 24.0] and polled == [12.0, 14.0]  # 26 s given back
+
+
+def test_the_shared_budget_follows_the_setting_and_stays_out_of_fake_clocks() -> None:
+    settings = {"polls_per_minute": 120}
+    budget = lro.shared_budget(settings)
+    assert budget is lro.shared_budget({}) and budget.per_minute == 60  # one per process; default 60
+    assert lro.shared_budget(settings).per_minute == 120
+    assert lro.shared_budget(settings, FakeClock()) is None
+    assert lro.shared_budget(settings, lro.Clock()) is budget
+    lro.shared_budget({})

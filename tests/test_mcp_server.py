@@ -39,7 +39,8 @@ from mediagen.mcp.toolset import build_specs
 from tests.conftest import GEMINI_KEY, ROOT
 
 SERVER = ROOT / "scripts" / "mcp_server.py"
-FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05"}
+FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05",
+              "MEDIAGEN_POLLS_PER_MINUTE": "60000"}
 TOOLS = {"generate_image", "start_video", "extend_video", "get_video", "list_jobs", "estimate_cost", "list_models",
          "check_setup", "cancel_job", "write_gallery", "start_storyboard", "get_storyboard", "start_batch",
          "get_batch"}

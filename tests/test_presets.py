@@ -131,3 +131,24 @@ def test_a_user_preset_file_can_add_presets(tmp_path):
     assert banner.backends == ("vertex",)
     request = {"kind": "image", "backend": "vertex", **banner.values_for("vertex")}
     assert CATALOG.validate(request) == []
+
+
+def test_a_checked_preset_file_is_not_checked_again_until_it_changes(tmp_path, monkeypatch):
+    import mediagen.config.presets as presets
+
+    cache = tmp_path / "cache"
+    path = tmp_path / "image.yaml"
+    shutil.copy(PRESETS_DIR / "image.yaml", path)
+    checked: list[Path] = []
+    original = presets._validate
+    monkeypatch.setattr(presets, "_validate", lambda data, where: checked.append(where) or original(data, where))
+    assert "icon" in load_presets("image", path, cache_dir=cache)
+    assert len(list(cache.glob("preset-valid-*"))) == 1
+    load_presets("image", path, cache_dir=cache)
+    assert checked == [path]                                         # the marker of these bytes skips the check
+    data = yaml.safe_load(path.read_text())
+    data["presets"]["icon"]["colour"] = "red"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(PresetError, match="colour"):                 # changed bytes: checked again, and refused
+        load_presets("image", path, cache_dir=cache)
+    assert checked == [path, path] and len(list(cache.glob("preset-valid-*"))) == 1

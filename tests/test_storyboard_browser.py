@@ -13,7 +13,8 @@ from PIL import Image, ImageStat
 from mediagen.cli.storyboard import main
 from tests.conftest import GEMINI_KEY
 
-FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05"}
+FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05",
+              "MEDIAGEN_POLLS_PER_MINUTE": "60000"}
 PROMPTS = ["Hands grind coffee beans in a sunbeam", "The barista pours <latte> art & smiles",
            "The first customer steps in"]
 

@@ -239,6 +239,9 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # Google's front ends accept connections as fast as clients open them; with the socketserver
+    # default of 5 a burst of new connections lost SYNs and reached the fake a second late.
+    request_queue_size = 256
 
     def __init__(self, addr: tuple[str, int], fake: FakeGoogle, service: str):
         super().__init__(addr, _Handler)

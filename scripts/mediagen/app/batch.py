@@ -277,9 +277,7 @@ def _run(request: BatchRequest, ctx: Context, plan: batch.BatchPlan, selection: 
                               lambda: make_transport(settings, ctx.console), wait=request.wait,
                               wait_timeout=request.wait_timeout)
         fresh = batch.run_online(online, video_jobs, run)
-        if run.limiter.throttles:
-            ctx.console.warn(f"the API answered 429 {run.limiter.throttles} time(s); requests were paced to "
-                             f"{run.limiter.limit} per {run.limiter.window:g}s (pass --rate to start there)")
+        _report_pace(run.limiter, ctx, bool(online))
         job_ids += [o.job_id for o in fresh if o.job_id and o.job_id not in job_ids]
         outcomes += fresh
     if request.via == "batch-api" and selection.pending:
@@ -296,6 +294,16 @@ def _run(request: BatchRequest, ctx: Context, plan: batch.BatchPlan, selection: 
             job_ids.append(record.job_id)
             outcomes += _batch_outcomes(record.job_id, items, request, ctx, store, settings, transport, ledger)
     return _finish(plan, request, outcomes, job_ids, cost)
+
+
+def _report_pace(limiter: AdaptiveLimiter, ctx: Context, sent: bool) -> None:
+    """How far the auto concurrency went, and the pace the 429s set."""
+    if limiter.auto and sent:
+        ctx.console.info(f"concurrency followed the pace: up to {limiter.peak_concurrency} request(s) in flight "
+                         f"(auto, at most {limiter.maximum})")
+    if limiter.throttles:
+        ctx.console.warn(f"the API answered 429 {limiter.throttles} time(s); requests were paced to "
+                         f"{limiter.limit} per {limiter.window:g}s (pass --rate to start there)")
 
 
 def _limiter(request: BatchRequest, ctx: Context) -> AdaptiveLimiter:

@@ -21,6 +21,7 @@ from mediagen.config.settings import Settings, resolve_settings
 from mediagen.core import errors
 from mediagen.ops import frames
 from mediagen.ops.ledger import warn_over_cap
+from mediagen.core.paths import user_cache_dir
 from mediagen.transport.http import HttpRequest
 
 
@@ -47,7 +48,7 @@ def resolve(request: Any, ctx: Context, kind: str | None, extra: dict[str, Any] 
 def begin(request: Any, ctx: Context, kind: str) -> Start:
     """Settings, then the preset, then the catalog."""
     settings = resolve(request, ctx, kind)
-    preset = get_preset(kind, request.preset) if request.preset else None
+    preset = get_preset(kind, request.preset, cache_dir=user_cache_dir(ctx.env)) if request.preset else None
     return Start(settings, preset, load_catalog(ctx.env))
 
 

@@ -75,9 +75,9 @@ def get_video(query: JobQuery, ctx: Context) -> Outcome:
 
 def list_jobs(query: JobQuery, store: JobStore, ctx: Context) -> Outcome:
     """The newest jobs first (optionally one state, or 'active'); damaged record files are named, not fatal."""
-    records, damaged = store.scan(query.state)
+    records, damaged = store.scan(query.state, limit=max(1, query.limit))
     document: dict[str, Any] = {"store": str(store.folder),
-                                "jobs": [summary(r) for r in records[: max(1, query.limit)]]}
+                                "jobs": [summary(r) for r in records]}
     if damaged:
         document["damaged"] = [{"file": str(d.path), "problem": d.problem} for d in damaged]
         for item in damaged:

@@ -6,14 +6,16 @@ from typing import Any
 
 from mediagen.app.context import Context
 from mediagen.app.generation import resolve
-from mediagen.app.outcome import Outcome, SavedFile
+from mediagen.app.outcome import Outcome, SavedFile, require_positive
 from mediagen.app.requests import BACKENDS, CheckRequest, GalleryRequest, ModelListing
 from mediagen.app.runtime import load_catalog, make_transport
+from mediagen.config.settings import resolve_settings
 from mediagen.core import errors
 from mediagen.ops import frames
 from mediagen.ops.checks import check_setup, local_checks
 from mediagen.ops.drift import summary
-from mediagen.ops.gallery import GALLERY_NAME, write_gallery
+from mediagen.ops.gallery import GALLERY_NAME
+from mediagen.ops.gallerypages import write_pages
 
 CHECK_SETTINGS = ("backend", "use_vertex", "api_key", "project_id", "location", "credentials_file",
                   "access_token", "gemini_base_url", "gemini_api_version", "vertex_base_url",
@@ -69,10 +71,14 @@ def list_models(request: ModelListing, ctx: Context) -> Outcome:
 
 
 def gallery(request: GalleryRequest, ctx: Context) -> Outcome:
-    """Write the static HTML gallery of a folder's sidecars."""
-    result = write_gallery(Path(request.folder), Path(request.output) if request.output else None,
-                           title=request.title)
-    ctx.console.info(f"wrote {result['path']} ({result['counts']['items']} item(s))")
+    """Write the static HTML gallery of a folder's sidecars, in pages; the result is a summary, not every item."""
+    require_positive(request.page_size, "page_size", "--page-size")
+    settings = resolve_settings({"gallery_page_size": request.page_size}, ctx.env, cwd=ctx.cwd)
+    result = write_pages(Path(request.folder), Path(request.output) if request.output else None,
+                         title=request.title, page_size=settings.get("gallery_page_size"))
+    pages = len(result["pages"])
+    ctx.console.info(f"wrote {result['path']} ({result['counts']['items']} item(s)"
+                     f"{f', {pages} pages' if pages > 1 else ''})")
     if result["posters"].get("skipped"):
         ctx.console.warn(f"{result['posters']['skipped']} ({frames.INSTALL_HINT})")
     return Outcome(result, (SavedFile(Path(result["path"]), "text/html", "gallery"),))

@@ -28,7 +28,6 @@ BATCH_INPUT_MODES = ("auto", "inline", "file")
 MAX_WAIT_SECONDS = 50.0
 DEFAULT_WAIT_SECONDS = 45.0
 DEFAULT_JOB_LIMIT = 20
-DEFAULT_BATCH_CONCURRENCY = 16
 DEFAULT_INLINE_LIMIT_MB = 20.0
 
 CLI = ("cli",)
@@ -201,6 +200,8 @@ class GalleryRequest:
     folder: str = arg("Folder to scan (sub-folders included).", "")
     output: str | None = arg("Where to write the page (default FOLDER/gallery.html).")
     title: str | None = arg("Page title (default: the folder name).")
+    page_size: int | None = arg("Cards per page: gallery.html, then gallery-2.html... (default 200; the "
+                                "gallery_page_size setting).", minimum=1, setting="gallery_page_size")
 
 
 @dataclass(frozen=True)
@@ -254,8 +255,9 @@ class BatchRequest(Spending):
     output: str | None = arg("Output folder (default ./generated_batch/<input name>/).", setting=None)
     via: str = arg("online (default): parallel requests now; batch-api: one Gemini Batch API job (50% off).",
                    "online", choices=BATCH_VIA, setting=None)
-    concurrency: int = arg("Parallel requests online (default 16); 429s lower the pace.",
-                           DEFAULT_BATCH_CONCURRENCY, minimum=1, setting=None)
+    concurrency: int | None = arg("Parallel requests online (default: auto, sized from the measured latency and "
+                                  "the rate the API allows, at most 256); 429s lower the pace.",
+                                  minimum=1, setting=None)
     rate: float | None = arg("Start paced at this many requests per second.", setting=None)
     retry_failed: bool = arg("Also resend items whose earlier attempt failed (never ones that may have been "
                              "billed).", False, setting=None)

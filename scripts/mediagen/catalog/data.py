@@ -4,7 +4,8 @@ Loading reads the shipped catalog and the user's override file, deep-merges
 the override by model id, checks the result against
 ``presets/models.schema.json`` (skipped when a content-hash marker in the cache
 dir says these exact files passed before), builds ``Model`` objects and checks
-the cross references a schema cannot express.
+the cross references a schema cannot express. With a cache dir the parsed YAML
+is kept there too (``core.yamlfile``), so an unchanged catalog is not parsed again.
 """
 from __future__ import annotations
 
@@ -218,11 +219,11 @@ class CatalogData:
         """
         today = (today if isinstance(today, str) else (today or _dt.date.today()).isoformat())
         path = Path(path) if path else DEFAULT_CATALOG_PATH
-        data = _read_yaml(path, "catalog")
+        data = _read_yaml(path, "catalog", cache_dir)
         label = str(path)
         sources = [path]
         if override_path:
-            override = _read_yaml(Path(override_path), "catalog override")
+            override = _read_yaml(Path(override_path), "catalog override", cache_dir)
             _check_override_shape(override, Path(override_path))
             data = _merge_catalog(data, override)
             label = f"{path} (with override {override_path})"
@@ -281,8 +282,10 @@ def deep_merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
-def _read_yaml(path: Path, what: str) -> dict:
-    return read_mapping(path, error=CatalogError, what=what, shape_hint="see presets/models.yaml for the shape")
+def _read_yaml(path: Path, what: str, cache_dir: Path | None = None) -> dict:
+    """The file's mapping; with ``cache_dir`` a parsed copy of these exact bytes is reused (no YAML parse)."""
+    return read_mapping(path, error=CatalogError, what=what, shape_hint="see presets/models.yaml for the shape",
+                        cache_dir=cache_dir)
 
 
 def _check_override_shape(override: dict, path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 from typing import Mapping, TextIO
 
-from mediagen.app.batch import run_batch
 from mediagen.app.context import Context
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import BatchRequest
@@ -59,7 +58,7 @@ def build_parser(stdout: TextIO | None) -> Parser:
 def _running_options(run: argparse._ArgumentGroup) -> None:
     option(run, BatchRequest, "output", "-o", metavar="DIR")
     option(run, BatchRequest, "via", default="online")
-    option(run, BatchRequest, "concurrency", type=int, default=16)
+    option(run, BatchRequest, "concurrency", type=int, metavar="N")
     option(run, BatchRequest, "rate", type=float, metavar="RPS")
     option(run, BatchRequest, "retry_failed", action="store_true")
     option(run, BatchRequest, "retry_unknown", action="store_true")
@@ -71,6 +70,8 @@ def _running_options(run: argparse._ArgumentGroup) -> None:
 
 def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
     """Flags -> ``BatchRequest`` -> the use case."""
+    from mediagen.app.batch import run_batch  # lazy: --help needs none of it
+
     return run_batch(request_from(BatchRequest, args), ctx)
 
 

@@ -5,7 +5,6 @@ import argparse
 from typing import Mapping, TextIO
 
 from mediagen.app.context import Context
-from mediagen.app.listing import check
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import CheckRequest
 from mediagen.cli.common import Parser, add_settings_options, make_parser, option, request_from, run_command
@@ -29,6 +28,8 @@ def build_parser(stdout: TextIO | None) -> Parser:
 
 def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
     """Flags -> ``CheckRequest`` -> the use case."""
+    from mediagen.app.listing import check  # lazy: --help needs none of it
+
     return check(request_from(CheckRequest, args), ctx)
 
 

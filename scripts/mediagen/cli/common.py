@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import traceback
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO, TypeVar
@@ -134,6 +133,8 @@ def run_command(command: str, argv: list[str] | None, build: Callable[[TextIO], 
 def _report(stderr: TextIO, exc: BaseException, error: errors.MediagenError, debug: bool) -> None:
     """A traceback on stderr with --debug; a one-line note for bugs otherwise."""
     if debug:
+        import traceback  # lazy: only a failing --debug run prints one
+
         stderr.write(redact_text("".join(traceback.format_exception(exc))))
     elif isinstance(error, errors.InternalError):
         stderr.write(f"mediagen: internal error: {redact_text(repr(exc))} (rerun with --debug for a traceback)\n")

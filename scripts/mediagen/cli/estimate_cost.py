@@ -5,7 +5,6 @@ import argparse
 from typing import Mapping, TextIO
 
 from mediagen.app.context import Context
-from mediagen.app.estimate import estimate
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import EstimateRequest, ImageRequest, Spending, VideoRequest
 from mediagen.cli import image_gen, video_gen
@@ -45,6 +44,8 @@ def build_parser(stdout: TextIO | None) -> Parser:
 
 def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
     """Flags -> ``EstimateRequest`` (with the image or video request inside) -> the use case."""
+    from mediagen.app.estimate import estimate  # lazy: --help needs none of it
+
     inner = {"image": ImageRequest, "video": VideoRequest}.get(args.kind)
     nested = {"image": None, "video": None}
     if inner is not None:

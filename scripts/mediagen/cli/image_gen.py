@@ -6,7 +6,6 @@ import sys
 from typing import Mapping, TextIO
 
 from mediagen.app.context import Context
-from mediagen.app.image import generate_image, list_presets
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import ImageRequest, PresetListing
 from mediagen.cli.common import (Parser, add_settings_options, add_spend_options, make_parser, option, read_prompt,
@@ -54,6 +53,8 @@ def add_generation_options(gen: argparse._ArgumentGroup) -> None:
 
 def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
     """Flags -> ``ImageRequest`` -> the use case."""
+    from mediagen.app.image import generate_image, list_presets  # lazy: --help needs none of it
+
     if args.list_presets:
         return list_presets(PresetListing("image"))
     prompt = read_prompt(args, sys.stdin, required=not args.show_defaults)

@@ -5,7 +5,6 @@ import argparse
 from typing import Mapping, TextIO
 
 from mediagen.app.context import Context
-from mediagen.app.jobs import job_command
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import JobQuery
 from mediagen.cli.common import Parser, add_settings_options, make_parser, option, request_from, run_command
@@ -33,6 +32,8 @@ def build_parser(stdout: TextIO | None) -> Parser:
 
 def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
     """Flags -> ``JobQuery`` -> the use case."""
+    from mediagen.app.jobs import job_command  # lazy: --help needs none of it
+
     return job_command(request_from(JobQuery, args), ctx)
 
 

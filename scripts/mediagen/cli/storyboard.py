@@ -7,7 +7,6 @@ from typing import Mapping, TextIO
 from mediagen.app.context import Context
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import ShotListRequest
-from mediagen.app.storyboard import run_storyboard
 from mediagen.cli.common import (Parser, add_settings_options, add_spend_options, make_parser, option, request_from,
                                  run_command)
 
@@ -47,6 +46,8 @@ def build_parser(stdout: TextIO | None) -> Parser:
 
 def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
     """Flags -> ``ShotListRequest`` -> the use case."""
+    from mediagen.app.storyboard import run_storyboard  # lazy: --help needs none of it
+
     return run_storyboard(request_from(ShotListRequest, args), ctx)
 
 

@@ -6,10 +6,8 @@ import sys
 from typing import Mapping, TextIO
 
 from mediagen.app.context import Context
-from mediagen.app.image import list_presets
 from mediagen.app.outcome import Outcome
 from mediagen.app.requests import PresetListing, VideoRequest
-from mediagen.app.video import generate_video
 from mediagen.cli.common import (Parser, add_settings_options, add_spend_options, make_parser, option, read_prompt,
                                  request_from, run_command)
 
@@ -83,6 +81,9 @@ def add_input_options(inputs: argparse._ArgumentGroup) -> None:
 
 def handle(args: argparse.Namespace, ctx: Context) -> Outcome:
     """Flags -> ``VideoRequest`` -> the use case."""
+    from mediagen.app.image import list_presets
+    from mediagen.app.video import generate_video  # lazy: --help needs none of it
+
     if args.list_presets:
         return list_presets(PresetListing("video"))
     prompt = read_prompt(args, sys.stdin, required=not args.show_defaults)

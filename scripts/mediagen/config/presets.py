@@ -5,19 +5,25 @@ checked against ``presets/presets.schema.json``.  A preset's values use the
 catalog's normalized request keys plus ``model``; any value may be a map keyed
 by backend (``{gemini-api: ..., vertex: ...}``), which ``Preset.values_for``
 flattens for the backend in use.  Unknown keys are rejected.
+
+Like the catalog's, the schema check is skipped (and jsonschema is not even
+imported) when a marker named after the content hash of the preset file and
+the schema sits in the user cache folder: these exact files already passed it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from mediagen.core.errors import PresetError
 from mediagen.core.resources import PRESETS_DIR
 from mediagen.core.yamlfile import read_mapping
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_PATH = PRESETS_DIR / "presets.schema.json"
 BACKENDS = ("gemini-api", "vertex", "cliproxy")
@@ -60,13 +66,16 @@ def default_path(kind: str) -> Path:
     return PRESETS_DIR / f"{kind}.yaml"
 
 
-def load_presets(kind: str, path: str | Path | None = None) -> dict[str, Preset]:
-    """All presets of ``kind``, schema-checked; ``PresetError`` names the file and the bad field."""
+def load_presets(kind: str, path: str | Path | None = None, *, cache_dir: Path | None = None) -> dict[str, Preset]:
+    """All presets of ``kind``, schema-checked; ``PresetError`` names the file and the bad field.
+
+    With ``cache_dir`` (the user cache folder) a file that already passed the check is not checked again.
+    """
     if kind not in KINDS:
         raise PresetError(f"unknown preset kind {kind!r}", "use image or video")
     path = Path(path) if path else default_path(kind)
-    data = _read(path)
-    _validate(data, path)
+    data = _read(path, cache_dir)
+    _validate_once(data, path, cache_dir)
     if data["kind"] != kind:
         raise PresetError(f"{path}: kind: this file holds {data['kind']} presets, not {kind} presets",
                           f"point to a {kind} preset file")
@@ -75,9 +84,9 @@ def load_presets(kind: str, path: str | Path | None = None) -> dict[str, Preset]
             for name, body in data["presets"].items()}
 
 
-def get_preset(kind: str, name: str, path: str | Path | None = None) -> Preset:
+def get_preset(kind: str, name: str, path: str | Path | None = None, *, cache_dir: Path | None = None) -> Preset:
     """One preset by name; an unknown name raises ``PresetError`` listing the available ones."""
-    presets = load_presets(kind, path)
+    presets = load_presets(kind, path, cache_dir=cache_dir)
     key = (name or "").strip().lower()
     if key in presets:
         return presets[key]
@@ -90,14 +99,38 @@ def _is_backend_map(value: Any) -> bool:
     return isinstance(value, dict) and bool(value) and all(k in BACKENDS for k in value)
 
 
-def _read(path: Path) -> dict:
-    return read_mapping(path, error=PresetError, what="preset", shape_hint="see presets/image.yaml for the shape")
+def _read(path: Path, cache_dir: Path | None = None) -> dict:
+    return read_mapping(path, error=PresetError, what="preset", shape_hint="see presets/image.yaml for the shape",
+                        cache_dir=cache_dir)
 
 
 _VALIDATOR: list[jsonschema.Draft202012Validator] = []
 
 
+def _validate_once(data: dict, path: Path, cache_dir: Path | None) -> None:
+    """Schema-check ``data`` unless a marker says this file (with this schema) already passed."""
+    if cache_dir is None:
+        _validate(data, path)
+        return
+    try:
+        digest = hashlib.sha256(path.read_bytes() + b"\0" + SCHEMA_PATH.read_bytes()).hexdigest()[:32]
+    except OSError:
+        _validate(data, path)
+        return
+    marker = cache_dir / f"preset-valid-{digest}"
+    if marker.exists():
+        return
+    _validate(data, path)
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass     # a read-only cache only costs the check next time
+
+
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # lazy: only needed when a preset file changed since it was last checked
+
     if not _VALIDATOR:
         try:
             schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -126,6 +159,8 @@ def _validate(data: dict, path: Path) -> None:
 
 def _deepest(errors: list[jsonschema.ValidationError]) -> jsonschema.ValidationError:
     """The most specific error: for ``oneOf``/``if`` failures, the innermost cause."""
+    import jsonschema
+
     error = jsonschema.exceptions.best_match(errors)
     while error.context:
         # A wrong-type branch of a oneOf says little; prefer the branch that matched the type.

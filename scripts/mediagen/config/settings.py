@@ -60,6 +60,8 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "credential_redirect_hosts": ("MEDIAGEN_CREDENTIAL_REDIRECT_HOSTS",),
     # Seconds an input URL (image_gen.py -i URL, video inputs) may take in all, however the server paces it.
     "url_deadline_s": ("MEDIAGEN_URL_DEADLINE_S",),
+    "polls_per_minute": ("MEDIAGEN_POLLS_PER_MINUTE",),
+    "gallery_page_size": ("MEDIAGEN_GALLERY_PAGE_SIZE",),
 }
 
 # Variables the process reads by name rather than as settings (declared here too, so this module lists
@@ -107,6 +109,8 @@ CODE_DEFAULTS: dict[str, Any] = {
     "cliproxy_api_key": "ccs-internal-managed",
     "retries": 4,
     "progress_interval_s": DEFAULT_PROGRESS_INTERVAL_S,
+    "polls_per_minute": 60,        # polls shared by all the jobs one process waits for (ops/pollbudget.py)
+    "gallery_page_size": 200,      # cards per gallery page (ops/gallerypages.py)
 }
 
 SECRET_SETTINGS = frozenset({"api_key", "access_token", "cliproxy_api_key"})
@@ -300,7 +304,8 @@ def env_layer(env: Mapping[str, str], warnings: list[str]) -> Layer:
                         "(as Google's SDK does). Unset one to silence this.")
     if "use_vertex" in values:
         values["use_vertex"] = str(values["use_vertex"]).strip().lower() in ("1", "true", "yes", "on")
-    for key in ("max_cost", "poll_first_s", "poll_interval_s", "progress_interval_s", "url_deadline_s"):
+    for key in ("max_cost", "poll_first_s", "poll_interval_s", "progress_interval_s", "url_deadline_s",
+                "polls_per_minute", "gallery_page_size"):
         if key in values:
             values[key] = _number(values[key], sources[key])
     for secret in SECRET_SETTINGS:

@@ -259,7 +259,7 @@ def wait(job_id: str, store: JobStore, settings: Settings, transport: Transport,
     first = settings.get("poll_first_s")
     first_at = lro.first_poll_at(record, FIRST_POLL_S if first is None else float(first), clock)
     timing = lro.Timing.starting(first_at, SCHEDULE.fixed_at(settings.get("poll_interval_s")), timeout_s, clock,
-                                 poll_now=poll_now)
+                                 poll_now=poll_now, budget=lro.shared_budget(settings, clock))
     driver = lro.Driver(poll=lambda r: poll(r, settings, transport, choice), report=_reporter(console, clock),
                         finish=lambda state: finish(job_id, store, settings, transport, console, state, choice,
                                                     ledger),

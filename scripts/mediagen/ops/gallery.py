@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mediagen.core import errors
-from mediagen.core.files import atomic_path, atomic_write_text
+from mediagen.core.files import atomic_path
 from mediagen.ops import frames
 from mediagen.ops.output import sidecar_path
 
@@ -219,23 +219,6 @@ def poster_for(video: Path, cache: Path) -> Path | None:
 
 
 # -- HTML ------------------------------------------------------------------------------------
-
-def write_gallery(folder: Path, output: Path | None = None, *, title: str | None = None) -> dict[str, Any]:
-    """Scan ``folder`` and write the gallery (``folder/gallery.html`` by default); return {path, items}."""
-    folder = Path(folder).expanduser()
-    items = scan(folder)
-    target = Path(output).expanduser() if output else folder / GALLERY_NAME
-    if target.is_dir():
-        target = target / GALLERY_NAME
-    target.parent.mkdir(parents=True, exist_ok=True)
-    posters = add_posters(items, target.parent / POSTERS_DIR)
-    page = render(items, target.parent, title or f"mediagen gallery: {folder.resolve().name}")
-    atomic_write_text(target, page)
-    return {"path": str(target.resolve()), "items": [i.describe(target.parent) for i in items],
-            "counts": {"items": len(items), "images": sum(i.kind == "image" for i in items),
-                       "videos": sum(i.kind == "video" for i in items)},
-            "films": sum(i.role == "film" for i in items), "posters": posters}
-
 
 def render(items: list[GalleryItem], base: Path, title: str) -> str:
     """The whole page: head with inline CSS, filters, cards, inline script."""

@@ -10,13 +10,15 @@ server) can share the store.
 Records are typed: ``VideoJob`` (kind ``video``: Veo operations and Omni
 interactions) and ``BatchJob`` (kind ``image-batch``: Gemini Batch API jobs),
 both ``JobRecord``s, written with ``"schema": 1`` (see ``mediagen.ops.records``).
+Creations and state changes also go to the store's index (``ops/jobindex.py``),
+so ``list`` reads one page of records, not all of them.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, TypeVar
@@ -27,6 +29,7 @@ from mediagen.core.files import atomic_write_text, describe_os_error
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
 from mediagen.core.resources import script_command
+from mediagen.ops.jobindex import JobIndex
 from mediagen.ops.records import Record
 
 TERMINAL_STATES = frozenset({"succeeded", "failed", "blocked", "cancelled", "expired"})
@@ -170,6 +173,7 @@ class JobStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        self.index = JobIndex(self.folder)
 
     def check_folder(self) -> None:
         """Refuse (exit 3, the path named) a job store that is a regular file rather than a folder."""
@@ -185,7 +189,7 @@ class JobStore:
                                     f"Run {script_command('jobs.py', 'list')} to see job ids.")
         return self.folder / f"{job_id}.json"
 
-    @contextmanager
+    @contextlib.contextmanager
     def locked(self, job_id: str, timeout: float = 600.0) -> Iterator[None]:
         """Hold the job's lock (used around polls that may download, so one process downloads)."""
         from filelock import FileLock, Timeout
@@ -204,9 +208,10 @@ class JobStore:
         record.written = {"created": None, **record.written}
         record.set(created=record.created or now_iso(), updated=now_iso())
         path = self.path(record.job_id)
-        if path.exists():
-            raise errors.UsageError(f"job {record.job_id} already exists", "Use a new job id.")
-        self._write(path, record)
+        with self.index.recording(record.job_id, record.created, record.state, new=True):
+            if path.exists():
+                raise errors.UsageError(f"job {record.job_id} already exists", "Use a new job id.")
+            self._write(path, record)
         return record
 
     def get(self, job_id: str, expected: type[J] = JobRecord, *, complete: bool = False) -> J:
@@ -237,33 +242,47 @@ class JobStore:
 
         with FileLock(str(self.folder / f"{job_id}.record.lock"), timeout=30):
             record = self.get(job_id)
+            was = record.state
             record.set(**changes, updated=now_iso())
-            self._write(self.path(job_id), record)
+            if record.state == was:
+                self._write(self.path(job_id), record)
+                return record
+            with self.index.recording(job_id, record.created, record.state, was):   # a state change: indexed
+                self._write(self.path(job_id), record)
         return record
 
-    def list(self, state: str | None = None) -> list[JobRecord]:
-        """Every readable record, newest first (optionally only one state, or ``active``)."""
-        return self.scan(state)[0]
+    def list(self, state: str | None = None, limit: int | None = None) -> list[JobRecord]:
+        """Readable records, newest first (optionally only one state, or ``active``; at most ``limit``)."""
+        return self.scan(state, limit)[0]
 
-    def scan(self, state: str | None = None) -> tuple[list[JobRecord], list[DamagedRecord]]:
-        """Every readable record (newest first, optionally one state or ``active``) and every damaged file."""
+    def scan(self, state: str | None = None,
+             limit: int | None = None) -> tuple[list[JobRecord], list[DamagedRecord]]:
+        """Readable records (newest first, optionally one state or ``active``, at most ``limit``) and damaged files.
+
+        The index picks the records, so a page costs the same however many jobs the store holds; it lists
+        damaged files first, so they are named on every page.
+        """
         self.check_folder()
         if not self.folder.is_dir():
             return [], []
         records: list[JobRecord] = []
         damaged: list[DamagedRecord] = []
-        for path in sorted(self.folder.glob("*.json")):
-            try:
-                records.append(read_record(path, complete=True))
-            except DamagedRecord as exc:
-                damaged.append(exc)
-            except OSError:
-                continue            # vanished while listing (another process finished it)
-        if state == "active":
-            records = [r for r in records if r.state in ACTIVE_STATES]
-        elif state:
-            records = [r for r in records if r.state == state]
-        return sorted(records, key=lambda r: r.created or "", reverse=True), damaged
+        with contextlib.closing(self.index.newest_first(state)) as entries:
+            for entry in entries:
+                if not _plain(entry.job_id):
+                    continue
+                try:
+                    record = read_record(self.folder / f"{entry.job_id}.json", complete=True)
+                except DamagedRecord as exc:
+                    damaged.append(exc)
+                    continue
+                except OSError:
+                    continue            # vanished while listing (another process finished it)
+                if _in_state(record, state):
+                    records.append(record)
+                if limit is not None and len(records) >= limit:
+                    break
+        return records, damaged
 
     def planned_elsewhere(self, job_id: str) -> set[Path]:
         """Final paths other unfinished jobs have planned for their results (never offered to a new job)."""
@@ -274,3 +293,14 @@ class JobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(redact(record.to_json()), indent=2, ensure_ascii=False, default=str)
         atomic_write_text(path, text + "\n", private=True)
+
+
+def _plain(job_id: str) -> bool:
+    """A job id that names a file inside the store (an index edited by hand could say anything)."""
+    return bool(job_id) and not any(c in job_id for c in "/\\") and not job_id.startswith(".")
+
+
+def _in_state(record: JobRecord, state: str | None) -> bool:
+    if state == "active":
+        return record.state in ACTIVE_STATES
+    return not state or record.state == state

@@ -7,7 +7,9 @@ right after it, before any poll; ``wait_until_done`` polls from any process
 (``StillRunning``: the job keeps running and can be resumed); ``finish_once``
 saves the results under the job's lock, so two processes never download (or
 bill the ledger) twice. Each kind of job supplies a ``Driver``: how to poll,
-how to report a poll, how to finish, and what "still running" says.
+how to report a poll, how to finish, and what "still running" says. The jobs
+of one process book their polls in one ``PollBudget`` (``ops/pollbudget.py``),
+so many concurrent jobs never poll more than the ``polls_per_minute`` setting.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from mediagen.config.credentials import BackendChoice, choose_backend
 from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
 from mediagen.ops.jobstore import TERMINAL_STATES, JobRecord, JobStore, now_iso
+from mediagen.ops.pollbudget import PollBudget
+from mediagen.ops.pollbudget import shared_budget as shared_budget      # the drivers' callers book through lro
 
 
 @dataclass
@@ -135,19 +139,30 @@ class Timing:
     deadline: float
     clock: Clock = field(default_factory=Clock)
     poll_now: bool = False          # poll once even past the deadline (jobs.py status/download)
+    budget: PollBudget | None = None   # the process's shared poll budget (None: this job polls on its own)
 
     @classmethod
     def starting(cls, first_at: float, schedule: Schedule, timeout_s: float, clock: Clock, *,
-                 poll_now: bool = False) -> Timing:
+                 poll_now: bool = False, budget: PollBudget | None = None) -> Timing:
         """A timing whose deadline is ``timeout_s`` from now; with ``poll_now`` the first poll is now."""
         now = clock.monotonic()
-        return cls(now if poll_now else first_at, schedule, now + timeout_s, clock, poll_now)
+        return cls(now if poll_now else first_at, schedule, now + timeout_s, clock, poll_now, budget)
 
     def next_poll(self, last_poll: float | None) -> float:
         """Monotonic time of the next poll, given when the last one ended (None before the first)."""
         if last_poll is None:
             return self.first_at
         return last_poll + self.schedule.interval(max(0.0, last_poll - self.first_at))
+
+    def book(self, last_poll: float | None) -> float:
+        """The next poll's time, booked in the shared budget (later than the schedule's when polls are scarce)."""
+        wanted = self.next_poll(last_poll)
+        return self.budget.book(wanted) if self.budget is not None else wanted
+
+    def unbook(self, slot: float) -> None:
+        """Give back a booked slot that will not be used."""
+        if self.budget is not None:
+            self.budget.release(slot)
 
 
 def wait_until_done(record: JobRecord, store: JobStore, driver: Driver[A], timing: Timing,
@@ -161,8 +176,9 @@ def wait_until_done(record: JobRecord, store: JobStore, driver: Driver[A], timin
     started = clock.monotonic()
     answer, last_poll = initial, None
     while answer is None or not answer.done:
-        next_at = timing.next_poll(last_poll)
+        next_at = timing.book(last_poll)
         if next_at > timing.deadline and not (timing.poll_now and last_poll is None):
+            timing.unbook(next_at)
             clock.sleep(max(0.0, timing.deadline - clock.monotonic()))
             raise driver.still_running(record, clock.monotonic() - started)
         clock.sleep(max(0.0, next_at - clock.monotonic()))

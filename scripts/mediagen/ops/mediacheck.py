@@ -3,7 +3,9 @@
 An answer can be paid for and still hold garbage: a download that is a
 sign-in page, an empty body, ``inlineData`` declared ``image/png`` holding
 text. Before a result gets its final name it must pass: images have the
-magic bytes of their declared type and Pillow reads them; MP4/QuickTime
+magic bytes of their declared type and end where their format says (PNG, JPEG,
+GIF, WebP: read from the header and trailer, without importing Pillow, which
+costs more than the rest of a save), else Pillow decodes them; MP4/QuickTime
 videos start with an ``ftyp`` box and carry a ``moov`` box (and, when ffprobe
 is installed, a video stream); WebM starts with its EBML header. A failure is
 a ``BadReply`` saying what is wrong; callers add whose request it answered
@@ -19,12 +21,14 @@ from typing import Any
 from mediagen.core import errors
 from mediagen.ops import frames
 from mediagen.ops.inputs import sniff_mime
+from mediagen.ops.pixelsize import header_size
 
 # Declared types that name the same kind of bytes.
 FAMILIES = {"image/jpg": "image/jpeg", "image/heif": "image/heic", "video/quicktime": "video/mp4"}
 ISO_MEDIA = ("video/mp4", "video/quicktime")
 MAX_BOXES = 4096
 _DECODABLE = ("image/png", "image/jpeg", "image/webp", "image/gif")
+_TRAILERS = {"image/png": b"IEND\xaeB`\x82", "image/jpeg": b"\xff\xd9", "image/gif": b"\x3b"}
 
 
 def check_media(path: Path, declared: str) -> dict[str, Any]:
@@ -52,7 +56,10 @@ def _image(path: Path, declared: str, found: str | None, head: bytes) -> dict[st
         raise errors.BadReply(f"the result declared {declared} is {_describe(found, head)}")
     if found not in _DECODABLE:
         return {"width": None, "height": None}          # HEIC: Pillow cannot read it without a plugin
-    from PIL import Image
+    size = header_size(path)
+    if size is not None and _ends_whole(path, found):
+        return {"width": size[0], "height": size[1]}
+    from PIL import Image                                   # anything the cheap check cannot vouch for
 
     try:
         with Image.open(path) as image:
@@ -62,6 +69,18 @@ def _image(path: Path, declared: str, found: str | None, head: bytes) -> dict[st
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
         raise errors.BadReply(f"the {declared} result does not decode ({exc})") from exc
     return {"width": width, "height": height}
+
+
+def _ends_whole(path: Path, found: str) -> bool:
+    """Whether the file ends where its format says it does (a cut-short answer does not)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        if found == "image/webp":                   # RIFF: the length after the first 8 bytes
+            head = handle.read(8)
+            return len(head) == 8 and struct.unpack("<I", head[4:8])[0] + 8 == size
+        trailer = _TRAILERS[found]
+        handle.seek(max(0, size - len(trailer)))
+        return handle.read() == trailer
 
 
 def _video(path: Path, declared: str, found: str | None, head: bytes) -> None:

@@ -140,7 +140,7 @@ def wait(job_id: str, store: JobStore, settings: Settings, transport: Transport,
     first = 10.0 if record.first_poll_s is None else float(record.first_poll_s)
     timing = lro.Timing.starting(lro.first_poll_at(record, first, clock),
                                  SCHEDULE.fixed_at(settings.get("poll_interval_s")), timeout_s, clock,
-                                 poll_now=poll_now)
+                                 poll_now=poll_now, budget=lro.shared_budget(settings, clock))
     driver = lro.Driver(poll=_poller(settings, transport, choice), report=_reporter(console, clock),
                         finish=lambda result: finish(job_id, store, settings, transport, console, result, choice,
                                                      ledger),

@@ -2,11 +2,15 @@
 
 Images go to one worker pool and videos to another; recorded video jobs are
 resumed (polled), never created again. After a 429 the shared
-``AdaptiveLimiter`` paces new requests to the rate the server accepted.
+``AdaptiveLimiter`` paces new requests to the rate the server accepted. In auto
+mode (no ``--concurrency``) the image pool grows and shrinks with the
+limiter's concurrency (``workers.ElasticPool``); every worker shares one
+session whose connection pool holds as many connections as the limiter allows.
 """
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +21,7 @@ from mediagen.core import errors
 from mediagen.core.console import Console
 from mediagen.ops.batch.planning import BatchItem, ItemConsole, ResultsFile
 from mediagen.ops.batch.summary import ItemOutcome, item_state
+from mediagen.ops.batch.workers import ElasticPool
 from mediagen.ops.images import ImagePlan, run_images
 from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, new_job_id
 from mediagen.ops.ledger import Ledger
@@ -44,14 +49,14 @@ class OnlineRun:
     total: int = 0
     finished: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
-    sessions: threading.local = field(default_factory=threading.local)
+    session: Any = None
 
     def paced(self) -> PacedTransport:
-        """A paced transport on this worker thread's own session (kept-alive connections are reused)."""
-        session = getattr(self.sessions, "session", None)
-        if session is None:
-            session = self.sessions.session = new_session()
-        return PacedTransport(self.limiter, retry=self.retry, announce=self.console.info, session=session)
+        """A paced transport on the run's shared session (kept-alive connections are reused by every worker)."""
+        with self.lock:
+            if self.session is None:
+                self.session = new_session(pool_size=self.limiter.maximum)
+        return PacedTransport(self.limiter, retry=self.retry, announce=self.console.info, session=self.session)
 
 
 def run_online(pending: list[BatchItem], resumable: dict[str, list[BatchItem]], run: OnlineRun) -> list[ItemOutcome]:
@@ -59,17 +64,21 @@ def run_online(pending: list[BatchItem], resumable: dict[str, list[BatchItem]], 
     run.total = len(pending) + sum(len(v) for v in resumable.values())
     images = [i for i in pending if i.kind == "image"]
     videos = [i for i in pending if i.kind == "video"]
-    outcomes: list[ItemOutcome] = []
-    workers = max(1, run.limiter.concurrency)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="img") as image_pool, \
-            concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vid") as video_pool:
-        futures = [image_pool.submit(_guarded, _image_item, item, run) for item in images]
-        futures += [video_pool.submit(_guarded, _video_item, item, run) for item in videos]
-        for job_id, items in resumable.items():
-            futures += [video_pool.submit(_guarded, _resume_video, item, run, job_id) for item in items]
-        for future in concurrent.futures.as_completed(futures):
-            outcomes.append(future.result())
+    video_work = [(item, job_id) for job_id, items in resumable.items() for item in items]
+    video_work = [(item, None) for item in videos] + video_work
+    # A video item holds its worker while the job runs (minutes), so videos get a pool of their own.
+    workers = max(1, min(run.limiter.maximum, len(video_work)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vid") as video_pool:
+        futures = [video_pool.submit(_guarded, _video_work, item, run, job_id) for item, job_id in video_work]
+        pool: ElasticPool[ItemOutcome] = ElasticPool(run.limiter.wanted_workers, "img")
+        outcomes = pool.run([functools.partial(_guarded, _image_item, item, run) for item in images])
+        outcomes += [future.result() for future in futures]
     return sorted(outcomes, key=lambda o: o.item.index)
+
+
+def _video_work(item: BatchItem, run: OnlineRun, job_id: str | None) -> ItemOutcome:
+    """A new video item, or one recorded by an earlier run (resumed, never created again)."""
+    return _resume_video(item, run, job_id) if job_id else _video_item(item, run)
 
 
 def _guarded(work: Callable[..., ItemOutcome], item: BatchItem, run: OnlineRun, *args: Any) -> ItemOutcome:
