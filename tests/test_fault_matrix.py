@@ -422,8 +422,7 @@ def folder_cells() -> list[Cell]:
     cells.append(Cell("unwritable job store", "omni-video", unwritable("job store"), 3, "config", ()))
     cells += [Cell("full output folder", "gemini-image", full_disk, 10, "paid_not_saved", ("paid_not_saved",)),
               Cell("full output folder", "veo-gemini", full_disk, 10, "paid_not_saved", ("succeeded",)),
-              Cell("full output folder", "batch-api", full_disk, 10, "paid_not_saved", ("paid_not_saved",),
-                   known_bug="the ledger's last line for the paid batch stays 'submitted'")]
+              Cell("full output folder", "batch-api", full_disk, 10, "paid_not_saved", ("paid_not_saved",))]
     return cells
 
 

@@ -164,7 +164,6 @@ def test_a_batch_api_result_onto_a_full_disk_exits_10_naming_the_job(fake, env, 
     assert f"{hinted('jobs')} download {error['details']['job_id']}" in error["hint"]
 
 
-@pytest.mark.xfail(strict=True, reason="the ledger's last line for a paid Batch API job stays 'submitted'")
 def test_a_batch_api_result_onto_a_full_disk_is_billed_in_the_ledger_then_saved_once(run, fake, env, tmp_path) -> None:
     fake.config.image_noise = True
     fake.config.image_pixels_override = (400, 400)
