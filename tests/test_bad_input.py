@@ -97,7 +97,6 @@ def test_a_batch_output_inside_the_folder_is_fine(run, fake, omni_env, tmp_path)
 
 # -- prompts that are not text ---------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="a prompt that is not UTF-8 is an internal error or goes out as it is")
 @pytest.mark.parametrize("main", [image_main, video_main])
 def test_a_prompt_file_that_is_not_utf8_is_a_usage_error_naming_it(run, fake, omni_env, tmp_path, main) -> None:
     prompt = tmp_path / "prompt.txt"
@@ -108,7 +107,6 @@ def test_a_prompt_file_that_is_not_utf8_is_a_usage_error_naming_it(run, fake, om
     assert not fake.requests
 
 
-@pytest.mark.xfail(strict=True, reason="a prompt that is not UTF-8 is an internal error or goes out as it is")
 def test_prompt_bytes_that_are_not_utf8_are_refused_from_argv_and_stdin(run, fake, omni_env, tmp_path) -> None:
     from_argv = run(image_main, os.fsdecode(b"un caf\xe9"), env=omni_env)       # how Python hands such bytes over
     assert from_argv.code == 2 and "not UTF-8" in from_argv.doc["error"]["message"], from_argv.doc
