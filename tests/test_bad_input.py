@@ -116,3 +116,17 @@ def test_prompt_bytes_that_are_not_utf8_are_refused_from_argv_and_stdin(run, fak
     doc = json.loads(done.stdout)
     assert done.returncode == 2 and "stdin" in doc["error"]["message"] and "not UTF-8" in doc["error"]["message"]
     assert not fake.requests
+
+
+@pytest.mark.xfail(strict=True, reason="a model id goes into the URL path unchecked")
+@pytest.mark.parametrize("model", ["../../x", "x?key=1", "a b", "x/y", "x#frag", "x:generateContent", "x\ny"])
+def test_a_model_id_that_cannot_be_one_is_refused_before_it_reaches_a_url(run, fake, omni_env, model) -> None:
+    for main in (image_main, video_main):
+        result = run(main, "a red fox", "--model", model, "--allow-unknown-model", env=omni_env)
+        assert result.code == 2 and result.doc["error"]["type"] == "invalid_request", result.doc
+    assert not fake.requests
+
+
+def test_a_model_id_the_catalog_does_not_know_still_goes_out_unpriced(run, fake, omni_env) -> None:
+    result = run(image_main, "a red fox", "--model", "zz-new-model@001", "--dry-run", env=omni_env)
+    assert result.code == 0 and result.doc["cost"]["priced"] is False, result.doc
