@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,11 @@ URL_SETTINGS = ("gemini_base_url", "vertex_base_url", "gcs_base_url", "cliproxy_
 # Dollars and seconds: NaN would pass every comparison (a cap that caps nothing), and a negative or infinite
 # wait breaks the sleep that uses it.
 NUMBER_SETTINGS = ("max_cost", "poll_first_s", "poll_interval_s", "progress_interval_s", "url_deadline_s")
+# Names that become part of a URL: a location is part of the Vertex host name ("evil.example#" would make the host
+# evil.example, and the token would go there), the others are path segments. Project ids may be domain-scoped.
+URL_PART_SETTINGS = {"location": re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*"),
+                     "project_id": re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]*"),
+                     "gemini_api_version": re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")}
 # Config keys naming an environment variable that holds the real value.
 _ENV_INDIRECTIONS = {"api_key_env": "api_key", "access_token_env": "access_token",
                      "cliproxy_api_key_env": "cliproxy_api_key"}
@@ -413,6 +419,11 @@ def check_values(values: Mapping[str, Resolved]) -> None:
         if problem:
             raise _value_error(key, item.source, f"{problem}, got {item.value!r}",
                                "Give a number of US dollars or seconds, 0 or more.")
+    for key, pattern in URL_PART_SETTINGS.items():
+        item = values.get(key)
+        if item is not None and isinstance(item.value, str) and not pattern.fullmatch(item.value):
+            raise _value_error(key, item.source, f"{item.value!r} is not a name that can be part of a URL",
+                               "Use the plain name (letters, digits and dashes), as the Cloud console shows it.")
     for key in sorted(SECRET_SETTINGS):
         item = values.get(key)
         problem = _key_problem(item.value) if item is not None else None
