@@ -125,7 +125,7 @@ def _read(path: Path) -> dict[str, Any] | None:
         if path.stat().st_size > MAX_SIDECAR_BYTES:
             return None
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError, RecursionError):       # RecursionError: nested deeper than the parser goes
         return None
     return doc if isinstance(doc, dict) else None
 
