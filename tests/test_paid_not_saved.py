@@ -184,3 +184,28 @@ def test_a_batch_api_result_onto_a_full_disk_is_billed_in_the_ledger_then_saved_
     lines = [e for e in ledger_entries(env) if e["run_id"] == job_id]
     assert [e["status"] for e in lines] == ["submitted", "paid_not_saved", "succeeded"]
     assert len([r for r in fake.requests if r.path.endswith(":batchGenerateContent")]) == 1
+
+
+# -- --upload-gcs: checked before paying; a refusal after paying keeps the video -------------------------
+
+@pytest.mark.xfail(strict=True, reason="an --upload-gcs target that cannot work is found only after paying")
+@pytest.mark.parametrize("target, credential", [("not-gs", "vertex"), ("gs://", "vertex"), ("gs:///x", "vertex"),
+                                                ("gs://bucket/out/", "api key")])
+def test_an_upload_target_that_cannot_work_is_refused_before_paying(run, fake, env, vertex_env, target,
+                                                                    credential) -> None:
+    result = run(video_main, "a cat walking", "--upload-gcs", target, env=vertex_env if credential == "vertex" else env)
+    assert result.code == 2 and "--upload-gcs" in result.doc["error"]["message"], result.doc
+    assert not creates(fake) and not [r for r in fake.requests if r.path.endswith(":predictLongRunning")]
+
+
+@pytest.mark.xfail(strict=True, reason="an upload refused after the video is paid fails the run and leaves the job open")
+def test_an_upload_refused_after_paying_keeps_the_video_and_ends_the_job(run, fake, vertex_env) -> None:
+    fake.add_fault(service="gcs", path_contains="/upload/", method="POST", status=403)
+    result = run(video_main, "a cat walking", "--upload-gcs", "gs://bucket/out/", env=vertex_env)
+    assert result.code == 0, result.doc
+    video = result.doc["videos"][0]
+    assert Path(video["path"]).is_file() and "gcs_uri" not in video
+    warning = next(w for w in result.doc["warnings"] if "gs://bucket/out/" in w)
+    assert video["path"] in warning and "billed again" in warning
+    final = ledger_entries(vertex_env)[-1]
+    assert final["run_id"] == result.doc["job_id"] and final["status"] == "succeeded"
