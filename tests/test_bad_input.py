@@ -133,7 +133,6 @@ def test_a_model_id_the_catalog_does_not_know_still_goes_out_unpriced(run, fake,
 
 # -- numbers and paths the flags cannot use ---------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="NaN and infinite flag values pass argparse and crash or misbehave later")
 @pytest.mark.parametrize("script, argv", [
     ("video_gen", ["a cat walking", "--wait-timeout", "nan"]),
     ("jobs", ["wait", "vid-1", "--wait-timeout", "nan"]),
@@ -158,7 +157,6 @@ def test_a_number_flag_that_cannot_be_used_is_a_usage_error(run, fake, omni_env,
     assert not [r for r in fake.requests if r.method == "POST"]
 
 
-@pytest.mark.xfail(strict=True, reason="an output path under a regular file crashes the storyboard and the gallery")
 def test_storyboard_and_gallery_outputs_under_a_file_are_refused_naming_it(run, fake, omni_env, tmp_path) -> None:
     from mediagen.cli import gallery, storyboard
 

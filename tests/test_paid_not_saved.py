@@ -188,7 +188,6 @@ def test_a_batch_api_result_onto_a_full_disk_is_billed_in_the_ledger_then_saved_
 
 # -- --upload-gcs: checked before paying; a refusal after paying keeps the video -------------------------
 
-@pytest.mark.xfail(strict=True, reason="an --upload-gcs target that cannot work is found only after paying")
 @pytest.mark.parametrize("target, credential", [("not-gs", "vertex"), ("gs://", "vertex"), ("gs:///x", "vertex"),
                                                 ("gs://bucket/out/", "api key")])
 def test_an_upload_target_that_cannot_work_is_refused_before_paying(run, fake, env, vertex_env, target,
@@ -198,7 +197,6 @@ def test_an_upload_target_that_cannot_work_is_refused_before_paying(run, fake, e
     assert not creates(fake) and not [r for r in fake.requests if r.path.endswith(":predictLongRunning")]
 
 
-@pytest.mark.xfail(strict=True, reason="an upload refused after the video is paid fails the run and leaves the job open")
 def test_an_upload_refused_after_paying_keeps_the_video_and_ends_the_job(run, fake, vertex_env) -> None:
     fake.add_fault(service="gcs", path_contains="/upload/", method="POST", status=403)
     result = run(video_main, "a cat walking", "--upload-gcs", "gs://bucket/out/", env=vertex_env)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import traceback
 from dataclasses import fields
@@ -72,7 +73,17 @@ def option(group: Any, request_type: type, name: str, *short: str, **kwargs: Any
     kwargs.setdefault("help", text.replace("%", "%%") if text else text)     # argparse %-formats help
     if "choices" in meta and "action" not in kwargs:
         kwargs.setdefault("choices", list(meta["choices"]))
+    if kwargs.get("type") is float:
+        kwargs["type"] = number
     return group.add_argument(*short, "--" + name.replace("_", "-"), dest=name, **kwargs)
+
+
+def number(text: str) -> float:
+    """A decimal flag's value; ``nan`` is refused (it passes every comparison, so a cap or a wait would not hold)."""
+    value = float(text)
+    if math.isnan(value):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+    return value
 
 
 def add_settings_options(parser: argparse.ArgumentParser) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mediagen.core import errors
-from mediagen.core.files import atomic_path, atomic_write_text
+from mediagen.core.files import atomic_path, atomic_write_text, describe_os_error
 from mediagen.ops import frames
 from mediagen.ops.output import sidecar_path
 
@@ -227,14 +227,24 @@ def write_gallery(folder: Path, output: Path | None = None, *, title: str | None
     target = Path(output).expanduser() if output else folder / GALLERY_NAME
     if target.is_dir():
         target = target / GALLERY_NAME
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _writable(target, lambda: target.parent.mkdir(parents=True, exist_ok=True))
     posters = add_posters(items, target.parent / POSTERS_DIR)
     page = render(items, target.parent, title or f"mediagen gallery: {folder.resolve().name}")
-    atomic_write_text(target, page)
+    _writable(target, lambda: atomic_write_text(target, page))
     return {"path": str(target.resolve()), "items": [i.describe(target.parent) for i in items],
             "counts": {"items": len(items), "images": sum(i.kind == "image" for i in items),
                        "videos": sum(i.kind == "video" for i in items)},
             "films": sum(i.role == "film" for i in items), "posters": posters}
+
+
+def _writable(target: Path, write: Any) -> None:
+    """Run ``write``; a page that cannot be written is a ``ConfigError`` naming it (exit 3), not a crash."""
+    try:
+        write()
+    except OSError as exc:
+        raise errors.ConfigError(f"cannot write the gallery page {target}: {describe_os_error(exc)}",
+                                 "Pick another -o FILE, in a folder you can write.",
+                                 details={"path": str(target)}) from exc
 
 
 def render(items: list[GalleryItem], base: Path, title: str) -> str:

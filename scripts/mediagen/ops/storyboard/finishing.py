@@ -14,6 +14,7 @@ from mediagen.ops import frames
 from mediagen.ops.jobstore import now_iso
 from mediagen.ops.storyboard import stitch
 from mediagen.ops.storyboard.contact_sheet import write_index
+from mediagen.ops.preflight import check_folder
 from mediagen.ops.storyboard.manifest import folder_lock
 from mediagen.ops.storyboard.planning import Storyboard
 from mediagen.ops.storyboard.running import Runner, RunOptions
@@ -157,6 +158,7 @@ def _running_error(open_: list[dict[str, Any]], names: str) -> errors.MediagenEr
 
 def run(board: Storyboard, options: RunOptions) -> dict[str, Any]:
     """Generate, stitch and report; raise (with the partial result attached) when shots are unfinished."""
+    check_folder(board.folder, "storyboard folder")         # before the lock, which would create it
     with folder_lock(board.folder):
         Runner(board, options).run()
         finish(board)
