@@ -115,10 +115,24 @@ def bad_number(rng: random.Random, box: Path) -> Case:
     return Case("bad number", script, [*BASE_ARGS[script], pick(rng, table[script]), value], 2, ("usage",))
 
 
-def nan_cap(rng: random.Random, box: Path) -> Case:
-    script = pick(rng, ("image_gen", "video_gen", "estimate_cost"))
+def nan_flag(rng: random.Random, box: Path) -> Case:
+    """NaN passes every comparison: as a cap it caps nothing, as a wait or a rate it breaks the loop using it."""
     value = pick(rng, ("nan", "NaN", "-nan", "+nan"))
-    return Case("cost cap not a number", script, [*BASE_ARGS[script], "--max-cost", value], 2, ("usage",))
+    prompts = box / "prompts.txt"
+    prompts.write_text("a red fox\n")
+    script, argv = pick(rng, (("image_gen", [*BASE_ARGS["image_gen"], "--max-cost"]),
+                              ("estimate_cost", ["video", "--max-cost"]),
+                              ("video_gen", ["a cat walking", pick(rng, ("--max-cost", "--wait-timeout"))]),
+                              ("jobs", ["wait", "vid-1", "--wait-timeout"]),
+                              ("batch_gen", [str(prompts), "--approve", pick(rng, ("--rate", "--inline-limit-mb",
+                                                                                   "--wait-timeout"))])))
+    return Case("decimal flag not a number", script, [*argv, value], 2, ("usage",))
+
+
+def upload_target(rng: random.Random, box: Path) -> Case:
+    target = pick(rng, ("not-gs", "gs://", "gs:///x", "s3://bucket/x", "gs:/bucket", "/local/folder", "gs:"))
+    argv = ["a cat walking", "--upload-gcs", target, *(["--dry-run"] if rng.random() < 0.5 else [])]
+    return Case("upload target that cannot work", "video_gen", argv, 2, ("usage",))
 
 
 def missing_value(rng: random.Random, box: Path) -> Case:
@@ -354,7 +368,16 @@ def folder_for_a_file(rng: random.Random, box: Path) -> Case:
 def file_for_a_folder(rng: random.Random, box: Path) -> Case:
     afile = box / "a-file"
     afile.write_text("not a folder\n")
-    role = pick(rng, ("job store", "gallery", "image output", "ledger", "batch output"))
+    role = pick(rng, ("job store", "gallery", "image output", "ledger", "batch output", "gallery page",
+                      "storyboard folder"))
+    if role == "gallery page":
+        return Case("file where a folder belongs", "gallery", [str(_folder(box / "shots")), "-o",
+                                                              str(afile / "gallery.html")], 3, ("config",))
+    if role == "storyboard folder":
+        board = box / "board.yaml"
+        board.write_text("version: 1\ntitle: Cat\nshots:\n  - {id: s1, prompt: a cat, duration: 4, transition: cut}\n")
+        return Case("file where a folder belongs", "storyboard", [str(board), "--approve", "-o", str(afile)], 3,
+                    ("config",))
     if role == "job store":
         argv = pick(rng, (["list"], ["status", "vid-1"], ["wait", "vid-1"]))
         return Case("file where a folder belongs", "jobs", argv, 3, ("config",), env={"MEDIAGEN_JOB_STORE": str(afile)})
@@ -472,10 +495,10 @@ def argv_bytes(rng: random.Random, box: Path) -> Case:
 # -- the case list ------------------------------------------------------------------------------------------
 
 GENERATORS: tuple[tuple[Callable[[random.Random, Path], Case], int], ...] = (
-    (unknown_flag, 14), (bad_number, 20), (nan_cap, 6), (missing_value, 10), (bad_choice, 12),
+    (unknown_flag, 14), (bad_number, 20), (nan_flag, 12), (upload_target, 8), (missing_value, 10), (bad_choice, 12),
     (bad_catalog_value, 16), (hostile_model, 14), (valid_request, 40), (corrupt_record, 30), (corrupt_sidecar, 16),
     (corrupt_results, 12), (corrupt_manifest, 10), (non_utf8_file, 20), (wrong_type_file, 24),
-    (folder_for_a_file, 16), (file_for_a_folder, 12), (bad_url, 14), (bad_key, 12), (bad_number_env, 12),
+    (folder_for_a_file, 16), (file_for_a_folder, 16), (bad_url, 14), (bad_key, 12), (bad_number_env, 12),
     (bad_segment_env, 10), (hostile_job_id, 10), (cp1252_console, 4), (prompt_on_stdin, 4), (argv_bytes, 2),
 )
 
@@ -543,7 +566,6 @@ def fuzz_env(fake, fake_env) -> dict[str, str]:
     return {**fake_env, **FAST_POLLS, "GEMINI_API_KEY": SECRET}
 
 
-@pytest.mark.xfail(strict=True, reason="the fuzz findings are not fixed yet")
 def test_fuzzed_inputs_end_cleanly_with_the_expected_error(fake, fuzz_env, tmp_path) -> None:
     cases = make_cases(tmp_path / "cases")
     failures, exit_1, tracebacks = [], 0, 0
