@@ -90,7 +90,6 @@ def test_batch_items_that_may_have_been_billed_are_unknown_until_retried_with_ap
     assert any("billed twice" in warning for warning in retried.doc["warnings"])
 
 
-@pytest.mark.xfail(strict=True, reason="a storyboard invites --redo of a shot that may have been billed without a word")
 def test_a_storyboard_shot_that_may_have_been_billed_says_so_before_a_redo(run, fake, omni_env, tmp_path) -> None:
     from mediagen.cli.storyboard import main as storyboard_main
 
