@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 import jsonschema
 import pytest
 
-from mediagen.cli import batch_gen, image_gen, jobs, video_gen
+from mediagen.cli import batch_gen, image_gen, jobs, storyboard, video_gen
 from mediagen.transport import http
 from tests.conftest import FAST_POLLS, RESULT_SCHEMA
 from tests.money import (VEO_MODEL, VEO_OVERRIDE, assert_no_secret, assert_one_bill_per_request, billable_creates,
@@ -40,7 +40,8 @@ from tests.test_video_gen import kill_while_polling
 
 PLAIN_KEY = "plainGeminiSecret-3f9c2a71d0"      # no well-known key shape: only registering it can mask it
 PROXY_KEY = "plain-proxy-secret-77c1b0"
-MAINS = {"image_gen": image_gen.main, "video_gen": video_gen.main, "batch_gen": batch_gen.main, "jobs": jobs.main}
+MAINS = {"image_gen": image_gen.main, "video_gen": video_gen.main, "batch_gen": batch_gen.main, "jobs": jobs.main,
+         "storyboard": storyboard.main}
 COSTLY = ("succeeded", "unknown", "paid_not_saved", "expired")
 
 
@@ -72,7 +73,11 @@ SURFACES = {s.name: s for s in (
     Surface("batch-online", "batch_gen", "gemini", ":generateContent", None, ("{prompts}", "--approve"), "key"),
     Surface("batch-api", "batch_gen", "gemini", ":batchGenerateContent", ("GET", "/batches/"),
             ("{prompts}", "--approve", "--via", "batch-api"), "key"),
+    Surface("storyboard", "storyboard", "gemini", "/interactions", ("GET", "/interactions/"), ("{board}", "--approve"),
+            "key"),
 )}
+BOARD = ("version: 1\ntitle: Cat\nshots:\n  - {id: s1, prompt: a cat walks, duration: 4, transition: cut}\n"
+         "  - {id: s2, prompt: a dog runs, duration: 4, transition: cut}\n")
 
 
 @dataclass
@@ -109,6 +114,8 @@ class World:
         self.key_file = self.fake.write_service_account(self.tmp / "sa.json")
         self.prompts = self.tmp / "prompts.txt"
         self.prompts.write_text("a red fox\na blue bird\n")
+        self.board = self.tmp / "board.yaml"
+        self.board.write_text(BOARD)
 
     def env(self, surface: Surface) -> dict[str, str]:
         env = {**self.base_env, **FAST_POLLS}
@@ -125,7 +132,7 @@ class World:
 
     def argv(self, surface: Surface, *extra: str) -> list[str]:
         out = self.tmp / "out" / surface.name
-        return [a.format(prompts=self.prompts) for a in surface.argv] + ["-o", str(out), *extra]
+        return [a.format(prompts=self.prompts, board=self.board) for a in surface.argv] + ["-o", str(out), *extra]
 
     def run(self, command: str, *argv: str, env: dict[str, str]) -> Step:
         out, err = io.StringIO(), io.StringIO()
@@ -371,9 +378,22 @@ def expire_during_resume(world: World, surface: Surface) -> Step:
     return world.resume(surface, started)
 
 
+def upload_refused(world: World, surface: Surface) -> Step:
+    world.fake.add_fault(service="gcs", path_contains="/upload/", method="POST", status=403)
+    step = world.go(surface, "--upload-gcs", "gs://bucket/out/")
+    assert Path(step.doc["videos"][0]["path"]).is_file() and any("gs://bucket/out/" in w for w in step.doc["warnings"])
+    return step
+
+
+def upload_impossible(world: World, surface: Surface) -> Step:
+    return world.go(surface, "--upload-gcs", "gs://bucket/out/")
+
+
 def download_cells() -> list[Cell]:
     veo = "veo-gemini"
     return [
+        Cell("Cloud Storage upload refused after paying", "veo-vertex", upload_refused, 0, None, ("succeeded",)),
+        Cell("upload target the credential cannot write", "omni-video", upload_impossible, 2, "usage", ()),
         Cell("redirect to a second host (API key)", veo, redirect_download, 0, None, ("succeeded",)),
         Cell("redirect to a second host (bearer token)", "veo-vertex", redirect_gcs, 0, None, ("succeeded",)),
         Cell("redirect of a create to a second host", "gemini-image", redirect_create, 3, "credentials", ("failed",)),
@@ -416,7 +436,7 @@ def full_disk(world: World, surface: Surface) -> Step:
 
 def folder_cells() -> list[Cell]:
     cells = [Cell("unwritable output folder", name, unwritable("output"), 3, "config", ())
-             for name in ("gemini-image", "omni-video", "batch-online", "batch-api")]
+             for name in ("gemini-image", "omni-video", "batch-online", "batch-api", "storyboard")]
     cells += [Cell("unwritable ledger", name, unwritable("ledger"), 3, "config", ())
               for name in ("gemini-image", "veo-vertex")]
     cells.append(Cell("unwritable job store", "omni-video", unwritable("job store"), 3, "config", ()))
@@ -442,11 +462,11 @@ def read_timeout(on: str) -> Play:
 
 def transport_cells() -> list[Cell]:
     cells = []
-    for name in ("gemini-image", "omni-video", "veo-vertex", "batch-api"):
+    for name in ("gemini-image", "omni-video", "veo-vertex", "batch-api", "storyboard"):
+        done = ("succeeded",) * (2 if name == "storyboard" else 1)        # a storyboard of two shots
         cells.append(Cell("429 storm that clears", name, run_after(on_create(status=429, retry_delay=0.01, times=3)),
-                          0, None, ("succeeded",)))
-        cells.append(Cell("503 on create", name, run_after(on_create(status=503, retry_delay=0.01)), 0, None,
-                          ("succeeded",)))
+                          0, None, done))
+        cells.append(Cell("503 on create", name, run_after(on_create(status=503, retry_delay=0.01)), 0, None, done))
     for name in ("gemini-image", "omni-video"):
         cells.append(Cell("429 storm that lasts", name,
                           run_after(on_create(status=429, retry_delay=0.01, times=None)), 5, "rate_limited",
@@ -459,6 +479,8 @@ def transport_cells() -> list[Cell]:
     for name in ("gemini-image", "imagen", "proxy-image", "omni-video", "veo-vertex", "batch-api"):
         cells.append(Cell("500 on create", name, run_after(on_create(status=500)), 5, "server_error", ("unknown",)))
     cells.append(Cell("500 on create", "batch-online", run_after(on_create(status=500)), 5, "server_error",
+                      ("succeeded", "unknown")))
+    cells.append(Cell("500 on create", "storyboard", run_after(on_create(status=500)), 5, "generation_failed",
                       ("succeeded", "unknown")))
     for name in ("gemini-image", "omni-video", "veo-vertex"):
         cells.append(Cell("read timeout on create", name, read_timeout("create"), 6, "timeout", ("unknown",)))
