@@ -111,3 +111,62 @@ def kill_mid_download(job_id: str, env: dict[str, str], folder: Path, cwd: Path,
         child.wait(10)
     assert written >= at_bytes, "the download never started"
     return written
+
+
+# -- invariants every money-safety run keeps (the fault matrix and the fuzz test) -----------------------
+
+# Path endings of the calls that may bill: image and video creates on every surface, Batch API jobs.
+CREATE_SUFFIXES = (":generateContent", ":predict", ":predictLongRunning", "/interactions", ":batchGenerateContent",
+                   "/chat/completions")
+CREDENTIAL_HEADERS = ("x-goog-api-key", "authorization", "x-api-key")
+
+
+def may_bill(status: int | None) -> bool:
+    """Whether a create answered with ``status`` may have been billed (unanswered and reset ones included).
+
+    A refusal (4xx), a 429, a 503 and a redirect leave nothing to bill.
+    """
+    return status in (None, 0) or 200 <= status < 300 or (status >= 500 and status != 503)
+
+
+def billable_creates(fake) -> list:
+    """The create calls the fake answered in a way that may bill (see ``may_bill``)."""
+    return [r for r in fake.requests
+            if r.method == "POST" and r.path.endswith(CREATE_SUFFIXES) and may_bill(r.status)]
+
+
+def assert_one_bill_per_request(fake) -> None:
+    """No user request was sent twice in a way that may bill: the same create body at most once."""
+    seen: dict[tuple[str, str, bytes], int] = {}
+    for create in billable_creates(fake):
+        key = (create.service, create.path, create.body)
+        seen[key] = seen.get(key, 0) + 1
+    twice = {path: n for (_, path, _), n in seen.items() if n > 1}
+    assert not twice, f"billed twice: {twice}"
+
+
+def final_ledger_lines(env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The last ledger line of every run, by run id."""
+    return {str(entry.get("run_id")): entry for entry in ledger_entries(env)}
+
+
+def credentials_sent(fake) -> set[str]:
+    """Every credential value a request to the fake carried (API keys, bearer tokens)."""
+    found = set()
+    for request in fake.requests:
+        for name in CREDENTIAL_HEADERS:
+            value = request.headers.get(name, "")
+            found.add(value.split(" ", 1)[1] if value.lower().startswith("bearer ") else value)
+    return {value for value in found if len(value) >= 8}
+
+
+def assert_no_secret(secrets: set[str], texts: list[str], folder: Path, skip: tuple[Path, ...] = ()) -> None:
+    """No secret in ``texts`` (stdout, stderr) nor in any file under ``folder`` but the credential files ``skip``."""
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text, f"a secret in the output: {text[:300]}"
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink() and path not in skip:
+            data = path.read_bytes()
+            for secret in secrets:
+                assert secret.encode() not in data, f"a secret in {path}"

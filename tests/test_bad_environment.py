@@ -56,3 +56,51 @@ def test_redaction_masks_the_escaped_forms_of_a_secret() -> None:
         masked = redact_text(shown)
         assert "line-one-secret" not in masked and "line-two-secret" not in masked, masked
     assert "line-two" not in json.dumps(redact({"message": f"bad header {secret!r}"}))
+
+
+NUMBER_VARIABLES = ("MEDIAGEN_MAX_COST", "MEDIAGEN_POLL_FIRST_S", "MEDIAGEN_POLL_INTERVAL_S",
+                    "MEDIAGEN_PROGRESS_INTERVAL_S", "MEDIAGEN_URL_DEADLINE_S")
+
+
+@pytest.mark.parametrize("variable", NUMBER_VARIABLES)
+@pytest.mark.parametrize("value", ["nan", "-1", "inf"])
+def test_a_number_setting_that_cannot_be_used_names_the_variable(run, fake, fake_env, variable, value) -> None:
+    env = {**fake_env, "GEMINI_API_KEY": GEMINI_KEY, variable: value}
+    result = run(main, "a red fox", env=env)
+    assert_config_error_naming(result, fake, variable)
+
+
+def test_a_cost_cap_that_is_not_a_number_is_refused_wherever_it_is_set(run, fake, fake_env, tmp_path) -> None:
+    from mediagen.cli.storyboard import main as storyboard_main
+
+    env = {**fake_env, "GEMINI_API_KEY": GEMINI_KEY}
+    flag = run(main, "a red fox", "--max-cost", "nan", env=env)
+    assert flag.code == 2 and flag.doc["error"]["type"] == "usage" and "--max-cost" in flag.doc["error"]["message"]
+    config = tmp_path / "mediagen.yaml"
+    config.write_text("max_cost: .nan\n")
+    from_file = run(main, "a red fox", "--config", str(config), env=env)
+    assert from_file.code == 3 and str(config) in from_file.doc["error"]["message"], from_file.doc
+    board = tmp_path / "board.yaml"
+    board.write_text("version: 1\ntitle: Cat\nshots:\n  - {id: s1, prompt: a cat walks, duration: 4, transition: cut}\n")
+    approved_by_nan = run(storyboard_main, str(board), "--max-cost", "nan", env=env)
+    assert approved_by_nan.code == 2, approved_by_nan.doc
+    assert not [r for r in fake.requests if r.method == "POST"]
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("GOOGLE_CLOUD_LOCATION", "evil.example#"),             # would make the Vertex host evil.example
+    ("GOOGLE_CLOUD_LOCATION", "us-central1/../x"),
+    ("GOOGLE_CLOUD_PROJECT", "../other-project"),
+    ("GOOGLE_CLOUD_PROJECT", "p?alt=media"),
+    ("MEDIAGEN_GEMINI_API_VERSION", "v1beta/../../upload"),
+])
+def test_a_url_part_that_is_not_a_name_names_the_variable(run, fake, fake_env, variable, value) -> None:
+    env = {**fake_env, "GOOGLE_OAUTH_ACCESS_TOKEN": "ya29.FAKE-raw-token", "GOOGLE_CLOUD_PROJECT": "fake-project",
+           variable: value}
+    backend = "gemini-api" if variable == "MEDIAGEN_GEMINI_API_VERSION" else "vertex"
+    env = {**env, "GEMINI_API_KEY": GEMINI_KEY} if backend == "gemini-api" else env
+    result = run(main, "a red fox", "--backend", backend, "-m", "zz-unknown-model", env=env)
+    assert_config_error_naming(result, fake, variable)
+    flag = run(main, "a red fox", "--backend", "vertex", "-m", "zz-unknown-model", "--location", "evil.example#",
+               env=env)
+    assert flag.code == 2 and "--location" in flag.doc["error"]["message"], flag.doc

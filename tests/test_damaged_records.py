@@ -61,3 +61,71 @@ def test_extending_a_clip_whose_sidecar_is_damaged_refuses_clearly(run, fake, om
     assert result.code == 2, result.doc
     assert str(clip.with_suffix(".json")) in result.doc["error"]["message"]
     assert not [r for r in fake.requests if r.method == "POST"]
+
+
+# -- damage no parser survives: nesting too deep, bytes that are not UTF-8, the wrong shape --------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000           # valid JSON, deeper than Python's parser recurses
+
+
+def test_a_record_nested_too_deep_is_damaged_not_a_crash(run, fake, omni_env) -> None:
+    store = job_store(omni_env)
+    store.mkdir(parents=True)
+    path = store / "vid-deep.json"
+    path.write_text(DEEP)
+    listed = run(jobs_main, "list", env=omni_env)
+    assert listed.code == 0 and [entry["file"] for entry in listed.doc["damaged"]] == [str(path)], listed.doc
+    status = run(jobs_main, "status", "vid-deep", env=omni_env)
+    assert status.code == 3 and status.doc["error"]["type"] == "damaged_record", status.doc
+    assert str(path) in status.doc["error"]["message"]
+
+
+def test_a_sidecar_nested_too_deep_is_damaged_not_a_crash(run, fake, omni_env, tmp_path) -> None:
+    from mediagen.cli.gallery import main as gallery_main
+
+    clip = tmp_path / "clips" / "clip.mp4"
+    clip.parent.mkdir()
+    clip.write_bytes(media.mp4_bytes(2.0))
+    clip.with_suffix(".json").write_text(DEEP)
+    extended = run(video_main, "it goes on", "--extend-video", str(clip), env=omni_env)
+    assert extended.code == 2 and str(clip.with_suffix(".json")) in extended.doc["error"]["message"], extended.doc
+    page = run(gallery_main, str(clip.parent), env=omni_env)
+    assert page.code == 0, page.doc
+    assert not [r for r in fake.requests if r.method == "POST"]
+
+
+@pytest.mark.parametrize("garbage", [b"\xff\xfe\x00 not text\n", DEEP.encode() + b"\n", b'[1, 2]\n"x"\n{"key": 5}\n'])
+def test_a_damaged_batch_results_file_keeps_the_lines_it_can_read(run, fake, omni_env, tmp_path, garbage) -> None:
+    from mediagen.cli.batch_gen import main as batch_main
+
+    source = tmp_path / "prompts.txt"
+    source.write_text("a red fox\na blue bird\n")
+    out = tmp_path / "batch"
+    first = run(batch_main, str(source), "--approve", "-o", str(out), env=omni_env)
+    assert first.code == 0, first.doc
+    results = out / "batch-results.jsonl"
+    results.write_bytes(garbage + results.read_bytes() + garbage)
+    again = run(batch_main, str(source), "--approve", "-o", str(out), env=omni_env)
+    assert again.code == 0 and again.doc["counts"]["skipped_done"] == 2, again.doc
+    assert len([r for r in fake.requests if r.path.endswith(":generateContent")]) == 2
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '{"shots": "x"}', '{"version": 1, "shots": [7], "references": {}}',
+                                     '{"version": 1, "shots": [], "references": true}', DEEP])
+def test_a_damaged_storyboard_manifest_is_named(run, fake, omni_env, tmp_path, content) -> None:
+    from mediagen.cli.storyboard import main as storyboard_main
+
+    board = tmp_path / "board.yaml"
+    board.write_text("version: 1\ntitle: Cat\nshots:\n  - {id: s1, prompt: a cat walks, duration: 4, transition: cut}\n")
+    folder = tmp_path / "film"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(content)
+    result = run(storyboard_main, str(board), "-o", str(folder), "--approve", env=omni_env)
+    assert result.code == 3 and str(folder / "manifest.json") in result.doc["error"]["message"], result.doc
+    assert not [r for r in fake.requests if r.method == "POST"]
+
+
+@pytest.mark.parametrize("job_id", ["vid\x00x", "\x00"])
+def test_a_job_id_with_a_control_character_is_not_a_job_id(run, omni_env, job_id) -> None:
+    result = run(jobs_main, "status", job_id, env=omni_env)
+    assert result.code == 2 and result.doc["error"]["type"] == "usage", result.doc

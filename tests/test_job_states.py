@@ -88,3 +88,22 @@ def test_batch_items_that_may_have_been_billed_are_unknown_until_retried_with_ap
     assert len(creates(fake)) == 4 and retried.doc["retry_unknown"]["items"] == 2
     assert retried.doc["retry_unknown"]["max_usd"] == pytest.approx(refused.doc["error"]["details"]["max_usd"])
     assert any("billed twice" in warning for warning in retried.doc["warnings"])
+
+
+def test_a_storyboard_shot_that_may_have_been_billed_says_so_before_a_redo(run, fake, omni_env, tmp_path) -> None:
+    from mediagen.cli.storyboard import main as storyboard_main
+
+    board = tmp_path / "board.yaml"
+    board.write_text("version: 1\ntitle: Cat\nshots:\n  - {id: s1, prompt: a cat walks, duration: 4, transition: cut}\n"
+                     "  - {id: s2, prompt: a dog runs, duration: 4, transition: cut}\n")
+    fake.add_fault(service="gemini", path_contains="/interactions", method="POST", status=500)
+    argv = [str(board), "--approve", "-o", str(tmp_path / "film")]
+    first = run(storyboard_main, *argv, env=omni_env)
+    assert first.code == 5, first.doc
+    error = first.doc["error"]
+    assert "may have been billed" in error["message"] and "--redo" in error["hint"] and "twice" in error["hint"]
+    again = run(storyboard_main, *argv, env=omni_env)
+    assert again.code == 5 and "may have been billed" in again.doc["error"]["message"]
+    assert len(creates(fake)) == 2                                          # never resent on its own
+    assert sorted(e["status"] for e in ledger_entries(omni_env) if e["status"] != "submitted") == ["succeeded",
+                                                                                                    "unknown"]

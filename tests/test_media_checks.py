@@ -10,6 +10,7 @@ import pytest
 from mediagen.cli.image_gen import main as image_main
 from mediagen.cli.jobs import main as jobs_main
 from mediagen.cli.video_gen import main as video_main
+from mediagen.core import errors
 from mediagen.ops import frames
 from tests.fake_google import media
 from tests.money import VEO_MODEL, files_in, ledger_entries, veo_env
@@ -80,3 +81,23 @@ def test_the_fake_serves_videos_a_player_accepts(tmp_path) -> None:
         path = tmp_path / name
         path.write_bytes(data)
         mediacheck.check_media(path, "video/mp4")
+
+
+def test_a_video_cut_short_fails_and_can_be_fetched_again(run, fake, omni_env, tmp_path) -> None:
+    clip = tmp_path / "cut.mp4"
+    clip.write_bytes(media.mp4_bytes(2.0)[:20000])                 # ftyp and moov, most of mdat missing
+    from mediagen.ops import mediacheck
+    with pytest.raises(errors.BadReply, match="cut short"):
+        mediacheck.check_media(clip, "video/mp4")
+    env = veo_env(omni_env, fake, tmp_path)
+    out = tmp_path / "videos"
+    fake.add_short_length(service="gemini", path_contains="/_blob/", method="GET", length=20000)
+    result = run(video_main, "a cat walking", "--model", VEO_MODEL, "-o", str(out), env=env)
+    assert result.code == 5 and result.doc["error"]["type"] == "bad_reply", result.doc
+    job_id = result.doc["error"]["details"]["job_id"]
+    assert "cut short" in result.doc["error"]["message"] and f"download {job_id}" in result.doc["error"]["hint"]
+    assert files_in(out) == []
+    again = run(jobs_main, "download", job_id, env=env)
+    assert again.code == 0, again.doc
+    assert frames.probe(Path(again.doc["videos"][0]["path"]))["streams"]
+    assert len(creates(fake, ":predictLongRunning")) == 1

@@ -162,3 +162,48 @@ def test_a_batch_api_result_onto_a_full_disk_exits_10_naming_the_job(fake, env, 
     error = result.doc["error"]
     assert error["type"] == "paid_not_saved" and error["details"]["job_id"].startswith("imgb-")
     assert f"{hinted('jobs')} download {error['details']['job_id']}" in error["hint"]
+
+
+def test_a_batch_api_result_onto_a_full_disk_is_billed_in_the_ledger_then_saved_once(run, fake, env, tmp_path) -> None:
+    fake.config.image_noise = True
+    fake.config.image_pixels_override = (400, 400)
+    fake.config.batch_polls_until_done = 0
+    source = tmp_path / "prompts.txt"
+    source.write_text("a red fox\n")
+    out = tmp_path / "batch"
+    result = run_child("batch_gen", str(source), "--via", "batch-api", "--approve", "-o", str(out), env=env,
+                       cwd=tmp_path, limit_bytes=64 * 1024)
+    assert result.code == 10, (result.doc, result.stderr)
+    job_id = result.doc["error"]["details"]["job_id"]
+    final = ledger_entries(env)[-1]
+    assert final["run_id"] == job_id and final["status"] == "paid_not_saved", final
+    assert final["actual_usd"] == pytest.approx(0.0335)
+    fake.config.image_noise = False
+    resumed = run(jobs_main, "download", job_id, env=env)
+    assert resumed.code == 0, resumed.doc
+    lines = [e for e in ledger_entries(env) if e["run_id"] == job_id]
+    assert [e["status"] for e in lines] == ["submitted", "paid_not_saved", "succeeded"]
+    assert len([r for r in fake.requests if r.path.endswith(":batchGenerateContent")]) == 1
+
+
+# -- --upload-gcs: checked before paying; a refusal after paying keeps the video -------------------------
+
+@pytest.mark.parametrize("target, credential", [("not-gs", "vertex"), ("gs://", "vertex"), ("gs:///x", "vertex"),
+                                                ("gs://bucket/out/", "api key")])
+def test_an_upload_target_that_cannot_work_is_refused_before_paying(run, fake, env, vertex_env, target,
+                                                                    credential) -> None:
+    result = run(video_main, "a cat walking", "--upload-gcs", target, env=vertex_env if credential == "vertex" else env)
+    assert result.code == 2 and "--upload-gcs" in result.doc["error"]["message"], result.doc
+    assert not creates(fake) and not [r for r in fake.requests if r.path.endswith(":predictLongRunning")]
+
+
+def test_an_upload_refused_after_paying_keeps_the_video_and_ends_the_job(run, fake, vertex_env) -> None:
+    fake.add_fault(service="gcs", path_contains="/upload/", method="POST", status=403)
+    result = run(video_main, "a cat walking", "--upload-gcs", "gs://bucket/out/", env=vertex_env)
+    assert result.code == 0, result.doc
+    video = result.doc["videos"][0]
+    assert Path(video["path"]).is_file() and "gcs_uri" not in video
+    warning = next(w for w in result.doc["warnings"] if "gs://bucket/out/" in w)
+    assert video["path"] in warning and "billed again" in warning
+    final = ledger_entries(vertex_env)[-1]
+    assert final["run_id"] == result.doc["job_id"] and final["status"] == "succeeded"

@@ -15,6 +15,10 @@ the answer a route produced (or instead of it, for redirects):
   ``set_drip(None)`` or ``reset()``).
 * ``fake.add_content_type(service, path_contains, method, content_type=...)``:
   the next matching answer carries this Content-Type instead of its own.
+* ``fake.add_short_length(service, path_contains, method, length=N)``: the next
+  matching answer claims a Content-Length of N, sends N bytes and closes: a
+  complete-looking answer that is missing its end.
+* ``fake.edges_pending()``: how many armed edge faults have not fired yet.
 """
 from __future__ import annotations
 
@@ -52,7 +56,7 @@ class Edges:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._armed: dict[str, list[_Edge]] = {"cut": [], "redirect": [], "content_type": []}
+        self._armed: dict[str, list[_Edge]] = {"cut": [], "redirect": [], "content_type": [], "length": []}
         self.drip: _Drip | None = None
 
     def clear(self) -> None:
@@ -64,6 +68,10 @@ class Edges:
     def arm(self, kind: str, edge: _Edge) -> None:
         with self._lock:
             self._armed[kind].append(edge)
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(1 if edge.times is None else edge.times for edges in self._armed.values() for edge in edges)
 
     def take(self, kind: str, service: str, method: str, path: str) -> _Edge | None:
         with self._lock:
@@ -94,8 +102,15 @@ class Edges:
         cut = self.take("cut", service, method, req.path)
         if cut is not None:
             resp.close_after = int(cut.value)
+        short = self.take("length", service, method, req.path)
+        if short is not None:
+            # The header matches what is sent, so the client sees a complete answer; closing keeps the rest of
+            # the body off the connection.
+            resp.length = resp.close_after = int(short.value)
         drip = self.drip
         if drip is not None and drip.path_contains in req.path and resp.status in (200, 206):
+            if resp.length is None and isinstance(resp.body, (bytes, bytearray)):
+                resp.length = len(resp.body)            # a streamed body announces its length itself
             resp.body = _dripping(resp.body, drip.seconds, drip.chunk_bytes)
         return resp
 
@@ -128,6 +143,15 @@ class EdgeControls:
                          method: str | None = None, *, content_type: str, times: int | None = 1) -> None:
         """The next ``times`` matching answers claim ``content_type``."""
         self.edges.arm("content_type", _Edge(service, path_contains, method, times, content_type))
+
+    def add_short_length(self, service: str | None = None, path_contains: str | None = None,
+                         method: str | None = None, *, length: int, times: int | None = 1) -> None:
+        """The next ``times`` matching answers claim (and send) only ``length`` body bytes: the rest is missing."""
+        self.edges.arm("length", _Edge(service, path_contains, method, times, length))
+
+    def edges_pending(self) -> int:
+        """How many armed edge faults (cuts, redirects, Content-Types, short lengths) have not fired yet."""
+        return self.edges.pending()
 
     def set_drip(self, seconds: float | None, *, chunk_bytes: int = 4096, path_contains: str = "/_blob/") -> None:
         """Matching downloads send ``chunk_bytes`` per ``seconds`` (None: full speed again)."""

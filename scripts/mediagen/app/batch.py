@@ -7,6 +7,7 @@ items and resumes recorded jobs (never re-creating them).
 """
 from __future__ import annotations
 
+import math
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -87,8 +88,11 @@ def prepare_batch(request: BatchRequest, ctx: Context) -> Outcome | Prepared:
 def _check_request(request: BatchRequest) -> None:
     require_positive(request.concurrency, "concurrency", "--concurrency")
     require_positive(request.count, "count", "--count")
-    if request.rate is not None and request.rate <= 0:
+    if request.rate is not None and not 0 < request.rate < math.inf:
         raise errors.UsageError("--rate must be above 0", "Give requests per second, e.g. --rate 2 or --rate 0.2.")
+    if not 0 <= request.inline_limit_mb < math.inf:
+        raise errors.UsageError("--inline-limit-mb must be a size in MB, 0 or more",
+                                "Give megabytes, e.g. --inline-limit-mb 20 (0 always sends a file).")
     if request.via == "batch-api" and request.kind == "video":
         raise errors.UsageError("--via batch-api takes images only", "Drop --kind video, or use --via online.")
 

@@ -2,7 +2,9 @@
 
 Retired or not served -> ``ModelUnavailable`` naming the replacement and where
 things are served; deprecated -> a warning with the shutdown date; unknown ->
-passed through unvalidated with a warning.
+passed through unvalidated with a warning, unless it cannot be a model id at
+all (it becomes part of a URL path, so ``/``, ``?``, ``#``, ``:`` and spaces
+are refused).
 
 Dates are read against the catalog's ``today``. A *firm* shutdown date that
 has come retires the model (refused before sending); a "not before" date
@@ -10,6 +12,7 @@ has come retires the model (refused before sending); a "not before" date
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from mediagen.catalog.data import BACKENDS, FLAGS, KINDS, BackendEntry, CatalogData, Model
@@ -18,6 +21,7 @@ from mediagen.core.resources import script_command
 
 OVERRIDE = "$MEDIAGEN_CATALOG_OVERRIDE"
 MAX_TYPO_EDITS = 2          # an unknown id this close to a known one is taken for a typo
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")     # what Google's model ids (and versions) are made of
 
 
 @dataclass
@@ -74,6 +78,12 @@ def resolve(catalog: CatalogData, name: str, backend: str, allow_unknown: bool =
     check_backend(backend)
     model = catalog.get(name)
     if model is None:
+        if not MODEL_ID.fullmatch(name):
+            raise ValidationError(f"{name!r} cannot be a model id: it would change the request's URL",
+                                  "Model ids are letters, digits, '.', '-', '_' and '@' (for example "
+                                  f"gemini-2.5-flash-image); {script_command('check_api.py')} lists the models your "
+                                  "credential can use.",
+                                  details={"model": name})
         near = [] if allow_unknown else near_names(catalog, name)
         if near:
             raise ValidationError(f"unknown model {name!r}; did you mean {' or '.join(near)}?",

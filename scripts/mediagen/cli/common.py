@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -22,6 +23,7 @@ from mediagen.app.requests import Spending, Where, field_meta
 from mediagen.core import errors
 from mediagen.core.console import Console
 from mediagen.core.redaction import redact_text
+from mediagen.core.yamlfile import read_text
 
 Handler = Callable[[argparse.Namespace, Context], Outcome]
 R = TypeVar("R")
@@ -70,7 +72,17 @@ def option(group: Any, request_type: type, name: str, *short: str, **kwargs: Any
     kwargs.setdefault("help", text.replace("%", "%%") if text else text)     # argparse %-formats help
     if "choices" in meta and "action" not in kwargs:
         kwargs.setdefault("choices", list(meta["choices"]))
+    if kwargs.get("type") is float:
+        kwargs["type"] = number
     return group.add_argument(*short, "--" + name.replace("_", "-"), dest=name, **kwargs)
+
+
+def number(text: str) -> float:
+    """A decimal flag's value; ``nan`` is refused (it passes every comparison, so a cap or a wait would not hold)."""
+    value = float(text)
+    if math.isnan(value):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+    return value
 
 
 def add_settings_options(parser: argparse.ArgumentParser) -> None:
@@ -140,6 +152,29 @@ def _report(stderr: TextIO, exc: BaseException, error: errors.MediagenError, deb
         stderr.write(f"mediagen: internal error: {redact_text(repr(exc))} (rerun with --debug for a traceback)\n")
 
 
+def _utf8(text: str, origin: str) -> str:
+    """``text`` if it is text; Python hands bytes that are not UTF-8 over as lone surrogates, which are refused."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _not_utf8(origin, exc.start) from exc
+    return text
+
+
+def _read_all(stdin: TextIO) -> str:
+    """All of stdin (a strict decoder raises where the usual one hands over surrogates)."""
+    try:
+        return stdin.read()
+    except UnicodeDecodeError as exc:
+        raise _not_utf8("stdin", exc.start) from exc
+
+
+def _not_utf8(origin: str, position: int) -> errors.UsageError:
+    return errors.UsageError(f"the prompt from {origin} is not UTF-8 text (a byte near position {position + 1} "
+                             "cannot be decoded)", "Pass the prompt as UTF-8 text: set the terminal or the file to "
+                                                   "UTF-8.")
+
+
 def emit(stream: TextIO, doc: dict[str, Any]) -> None:
     """Write the one JSON document followed by a newline."""
     stream.write(json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default) + "\n")
@@ -173,14 +208,11 @@ def read_prompt(args: argparse.Namespace, stdin: TextIO, *, required: bool = Tru
         raise errors.UsageError("give the prompt either as an argument or with --prompt-file, not both",
                                 "Drop one of them.")
     if path:
-        try:
-            text = Path(path).expanduser().read_text(encoding="utf-8")
-        except OSError as exc:
-            raise errors.UsageError(f"cannot read --prompt-file {path}: {exc}", "Check the path.") from exc
+        text = read_text(Path(path).expanduser(), error=errors.UsageError, what="prompt")
     elif given == "-":
-        text = stdin.read()
+        text = _utf8(_read_all(stdin), "stdin")
     else:
-        text = given or ""
+        text = _utf8(given or "", "the command line")
     text = text.strip()
     if required and not text:
         raise errors.UsageError("no prompt given", "Pass the prompt as an argument, '-' for stdin, or "

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +117,15 @@ CODE_DEFAULTS: dict[str, Any] = {
 
 SECRET_SETTINGS = frozenset({"api_key", "access_token", "cliproxy_api_key"})
 URL_SETTINGS = ("gemini_base_url", "vertex_base_url", "gcs_base_url", "cliproxy_url")
+# Dollars and seconds: NaN would pass every comparison (a cap that caps nothing), and a negative or infinite
+# wait breaks the sleep that uses it.
+NUMBER_SETTINGS = ("max_cost", "poll_first_s", "poll_interval_s", "progress_interval_s", "url_deadline_s",
+                   "polls_per_minute", "gallery_page_size")
+# Names that become part of a URL: a location is part of the Vertex host name ("evil.example#" would make the host
+# evil.example, and the token would go there), the others are path segments. Project ids may be domain-scoped.
+URL_PART_SETTINGS = {"location": re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*"),
+                     "project_id": re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]*"),
+                     "gemini_api_version": re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")}
 # Config keys naming an environment variable that holds the real value.
 _ENV_INDIRECTIONS = {"api_key_env": "api_key", "access_token_env": "access_token",
                      "cliproxy_api_key_env": "cliproxy_api_key"}
@@ -304,8 +315,7 @@ def env_layer(env: Mapping[str, str], warnings: list[str]) -> Layer:
                         "(as Google's SDK does). Unset one to silence this.")
     if "use_vertex" in values:
         values["use_vertex"] = str(values["use_vertex"]).strip().lower() in ("1", "true", "yes", "on")
-    for key in ("max_cost", "poll_first_s", "poll_interval_s", "progress_interval_s", "url_deadline_s",
-                "polls_per_minute", "gallery_page_size"):
+    for key in NUMBER_SETTINGS:
         if key in values:
             values[key] = _number(values[key], sources[key])
     for secret in SECRET_SETTINGS:
@@ -408,6 +418,17 @@ def check_values(values: Mapping[str, Resolved]) -> None:
                                      "Set it to a base URL with a scheme and a host, for example "
                                      "https://example.com:8443, or unset it.",
                                      details={"setting": key, "source": item.source})
+    for key in NUMBER_SETTINGS:
+        item = values.get(key)
+        problem = _number_problem(item.value, item.source) if item is not None else None
+        if problem:
+            raise _value_error(key, item.source, f"{problem}, got {item.value!r}",
+                               "Give a number of US dollars or seconds, 0 or more.")
+    for key, pattern in URL_PART_SETTINGS.items():
+        item = values.get(key)
+        if item is not None and isinstance(item.value, str) and not pattern.fullmatch(item.value):
+            raise _value_error(key, item.source, f"{item.value!r} is not a name that can be part of a URL",
+                               "Use the plain name (letters, digits and dashes), as the Cloud console shows it.")
     for key in sorted(SECRET_SETTINGS):
         item = values.get(key)
         problem = _key_problem(item.value) if item is not None else None
@@ -416,6 +437,25 @@ def check_values(values: Mapping[str, Resolved]) -> None:
                                      "Set it again without the line break or other invisible character "
                                      "(copy the key alone, or use a file without a trailing newline).",
                                      details={"setting": key, "source": item.source})
+
+
+def _number_problem(value: Any, source: str) -> str | None:
+    """What makes a number setting unusable, or None (a negative or unlimited cap on the command line is the
+    gate's business: refused, or no cap)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if math.isnan(value):
+        return "is not a number"
+    if source != "cli" and (value < 0 or math.isinf(value)):
+        return "must be a finite number, 0 or more"
+    return None
+
+
+def _value_error(key: str, source: str, problem: str, hint: str) -> errors.MediagenError:
+    """A usage error naming the flag for a command-line value; a configuration error naming its origin otherwise."""
+    if source == "cli":
+        return errors.UsageError(f"--{key.replace('_', '-')} {problem}", hint, details={"setting": key})
+    return errors.ConfigError(f"{_origin(source)} {problem}", hint, details={"setting": key, "source": source})
 
 
 def _origin(source: str) -> str:

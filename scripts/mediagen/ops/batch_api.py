@@ -15,6 +15,7 @@ the discount travels in the record and every output.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import tempfile
 import time
@@ -331,8 +332,14 @@ def finish(job_id: str, store: JobStore, settings: Settings, transport: Transpor
             return _close_remote_failure(record, state, store, ledger)
         store.update(job_id, state="downloading")
         saver = _Saver(record, console, settings.env)
-        for result in _results(state, record, settings, transport, choice):
-            saver.take(result)
+        try:
+            for result in _results(state, record, settings, transport, choice):
+                saver.take(result)
+        except errors.PaidNotSaved as exc:      # the batch is paid for: say so (if the disk still lets us), exit 10
+            with contextlib.suppress(OSError):
+                _ledger(ledger, record, "paid_not_saved", actual_usd=_sum(i["estimate_usd"] for i in record.items),
+                        rescued=exc.rescued)
+            raise
         return _close_success(record, saver, store, ledger)
 
     return lro.finish_once(store, job_id, save, outcome)

@@ -68,12 +68,23 @@ def save_results(record: VideoJob, media: list[MediaPayload], store: JobStore, s
             raise Unsaved(path, exc, payload, settings.env) from exc
         info["duration_s"] = frames.duration_or_none(path)
         if upload:
-            info["gcs_uri"] = gcs.upload(path, upload, transport=transport, auth=choice.credential.auth,
-                                         base_url=settings["gcs_base_url"])
-            console.info(f"uploaded {path.name} to {info['gcs_uri']}")
+            _upload(info, path, upload, settings, transport, choice, console)
         console.info(f"saved {path} ({info['bytes']} bytes)")
         videos.append(info)
     return videos
+
+
+def _upload(info: dict[str, Any], path: Path, target: str, settings: Settings, transport: Transport,
+            choice: BackendChoice, console: Console) -> None:
+    """``--upload-gcs``: a refusal now is a warning, not a failure: the video is paid for and saved."""
+    try:
+        info["gcs_uri"] = gcs.upload(path, target, transport=transport, auth=choice.credential.auth,
+                                     base_url=settings["gcs_base_url"])
+    except errors.MediagenError as exc:
+        console.warn(f"the video is saved at {path} but uploading it to {target} failed ({exc.message}); copy it "
+                     "there yourself (gcloud storage cp): generating it again would be billed again")
+        return
+    console.info(f"uploaded {path.name} to {info['gcs_uri']}")
 
 
 def planned_paths(record: VideoJob, media: list[MediaPayload], store: JobStore, settings: Settings) -> list[Path]:

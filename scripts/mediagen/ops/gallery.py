@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mediagen.core import errors
-from mediagen.core.files import atomic_path
+from mediagen.core.files import atomic_path, describe_os_error
 from mediagen.ops import frames
 from mediagen.ops.output import sidecar_path
 
@@ -125,7 +125,7 @@ def _read(path: Path) -> dict[str, Any] | None:
         if path.stat().st_size > MAX_SIDECAR_BYTES:
             return None
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError, RecursionError):       # RecursionError: nested deeper than the parser goes
         return None
     return doc if isinstance(doc, dict) else None
 
@@ -219,6 +219,16 @@ def poster_for(video: Path, cache: Path) -> Path | None:
 
 
 # -- HTML ------------------------------------------------------------------------------------
+
+def writable(target: Path, write: Any) -> None:
+    """Run ``write``; a page that cannot be written is a ``ConfigError`` naming it (exit 3), not a crash."""
+    try:
+        write()
+    except OSError as exc:
+        raise errors.ConfigError(f"cannot write the gallery page {target}: {describe_os_error(exc)}",
+                                 "Pick another -o FILE, in a folder you can write.",
+                                 details={"path": str(target)}) from exc
+
 
 def render(items: list[GalleryItem], base: Path, title: str) -> str:
     """The whole page: head with inline CSS, filters, cards, inline script."""

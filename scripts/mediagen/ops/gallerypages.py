@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mediagen.core.files import atomic_write_text
-from mediagen.ops.gallery import GALLERY_NAME, POSTERS_DIR, GalleryItem, add_posters, render, scan
+from mediagen.ops.gallery import GALLERY_NAME, POSTERS_DIR, GalleryItem, add_posters, render, scan, writable
 
 DEFAULT_PAGE_SIZE = 200
 GENERATOR_MARK = 'content="mediagen gallery.py"'
@@ -30,7 +30,7 @@ def write_pages(folder: Path, output: Path | None = None, *, title: str | None =
     first = Path(output).expanduser() if output else folder / GALLERY_NAME
     if first.is_dir():
         first = first / GALLERY_NAME
-    first.parent.mkdir(parents=True, exist_ok=True)
+    writable(first, lambda: first.parent.mkdir(parents=True, exist_ok=True))
     posters = add_posters(items, first.parent / POSTERS_DIR)
     size = max(1, int(page_size or DEFAULT_PAGE_SIZE))
     count = max(1, math.ceil(len(items) / size))
@@ -42,7 +42,7 @@ def write_pages(folder: Path, output: Path | None = None, *, title: str | None =
         page = render(chunk, first.parent, title)
         if count > 1:
             page = _with_navigation(page, _navigation(paths, n, totals))
-        atomic_write_text(path, page)
+        writable(path, lambda: atomic_write_text(path, page))  # noqa: B023 - called at once
     _remove_stale_pages(first, count)
     return {"path": str(first.resolve()), "pages": [str(p.resolve()) for p in paths], "page_size": size,
             "counts": {"items": len(items), "images": totals["images"], "videos": totals["videos"]},

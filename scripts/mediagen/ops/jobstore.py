@@ -134,7 +134,7 @@ def read_record(path: Path, *, complete: bool = False) -> JobRecord:
     """
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:         # RecursionError: nested deeper than the parser goes
         raise DamagedRecord(path, f"not JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise DamagedRecord(path, f"it holds a JSON {type(doc).__name__}, not an object")
@@ -184,7 +184,7 @@ class JobStore:
 
     def path(self, job_id: str) -> Path:
         """The record file of ``job_id`` (ids with path separators are refused)."""
-        if not job_id or any(c in job_id for c in "/\\") or job_id.startswith("."):
+        if not job_id or any(c in job_id for c in "/\\\x00") or job_id.startswith("."):
             raise errors.UsageError(f"not a job id: {job_id!r}",
                                     f"Run {script_command('jobs.py', 'list')} to see job ids.")
         return self.folder / f"{job_id}.json"

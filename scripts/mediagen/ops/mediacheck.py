@@ -6,8 +6,10 @@ text. Before a result gets its final name it must pass: images have the
 magic bytes of their declared type and end where their format says (PNG, JPEG,
 GIF, WebP: read from the header and trailer, without importing Pillow, which
 costs more than the rest of a save), else Pillow decodes them; MP4/QuickTime
-videos start with an ``ftyp`` box and carry a ``moov`` box (and, when ffprobe
-is installed, a video stream); WebM starts with its EBML header. A failure is
+videos start with an ``ftyp`` box, carry a ``moov`` box, end where their last
+box ends (a download cut short whose Content-Length matched what arrived still
+plays its first seconds in ffprobe's eyes) and, when ffprobe is installed, have
+a video stream; WebM starts with its EBML header. A failure is
 a ``BadReply`` saying what is wrong; callers add whose request it answered
 and that it may have been billed.
 """
@@ -91,6 +93,10 @@ def _video(path: Path, declared: str, found: str | None, head: bytes) -> None:
         if "moov" not in boxes:
             raise errors.BadReply(f"the {declared} result has no moov box (boxes: {', '.join(boxes[:8])}): it cannot "
                                   "be played")
+        short = missing_bytes(path)
+        if short:
+            raise errors.BadReply(f"the {declared} result is cut short: its last box needs {short} more bytes than "
+                                  "the file holds")
     elif not _same(found, declared):
         raise errors.BadReply(f"the result declared {declared} is {_describe(found, head)}")
     if shutil.which("ffprobe"):
@@ -108,6 +114,17 @@ def _probe(path: Path, declared: str) -> None:
 
 def top_level_boxes(path: Path) -> list[str]:
     """The types of an ISO media file's top-level boxes, in order (stops at the first malformed one)."""
+    return [kind for kind, _ in _boxes(path)]
+
+
+def missing_bytes(path: Path) -> int:
+    """How many bytes the last top-level box of an ISO media file claims beyond the end of the file (0: none)."""
+    boxes = _boxes(path)
+    return max(0, sum(length for _, length in boxes) - path.stat().st_size) if boxes else 0
+
+
+def _boxes(path: Path) -> list[tuple[str, int]]:
+    """``(type, length)`` of each top-level box, in order (stops at the first malformed one)."""
     size, found, offset = path.stat().st_size, [], 0
     with open(path, "rb") as handle:
         while offset + 8 <= size and len(found) < MAX_BOXES:
@@ -119,7 +136,7 @@ def top_level_boxes(path: Path) -> list[str]:
                 length = size - offset
             if length < 8:
                 break
-            found.append(kind.decode("latin-1"))
+            found.append((kind.decode("latin-1"), length))
             offset += length
     return found
 

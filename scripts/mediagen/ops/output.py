@@ -155,7 +155,7 @@ def load_sidecar(media: Path) -> Sidecar | None:
         raise _damaged_sidecar(path, f"it cannot be read ({exc})") from exc
     try:
         doc = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:         # RecursionError: nested deeper than the parser goes
         raise _damaged_sidecar(path, f"it is not JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise _damaged_sidecar(path, f"it holds a JSON {type(doc).__name__}, not an object")

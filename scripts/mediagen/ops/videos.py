@@ -125,6 +125,8 @@ def plan_video(prompt: str, base: Settings, catalog: Any, console: Console, *, p
     settings = settings.with_defaults({"model": catalog.default_model("video", choice.backend),
                                        "output_dir": DEFAULT_OUTPUT_DIR,
                                        "wait_timeout": DEFAULT_WAIT_TIMEOUT_S}, "catalog")
+    if not estimate_only:
+        check_upload_target(settings.get("upload_gcs"), choice)
     resolution = resolve_model(catalog, settings, choice.backend, console)
     model = resolution.model
     model_id = model.id if model else resolution.wire_id
@@ -144,6 +146,20 @@ def plan_video(prompt: str, base: Settings, catalog: Any, console: Console, *, p
     if load_inputs:
         plan.create = build_create(plan)
     return plan
+
+
+def check_upload_target(target: str | None, choice: BackendChoice) -> None:
+    """Refuse an ``--upload-gcs`` target that cannot work now, not after the video is paid for."""
+    if not target:
+        return
+    bucket = target[5:].partition("/")[0] if target.startswith("gs://") else ""
+    if not bucket:
+        raise errors.UsageError(f"--upload-gcs {target!r} is not a gs://BUCKET/PATH URI",
+                                "Use gs://your-bucket/some/folder/, or drop --upload-gcs.")
+    if choice.backend != "vertex":
+        raise errors.UsageError(f"--upload-gcs needs a Google Cloud credential, and {choice.backend} uses "
+                                f"{choice.credential.kind}", "Use --backend vertex with a Google Cloud credential, or "
+                                                             "drop --upload-gcs and copy the file yourself.")
 
 
 def _pricing_hint(model: Any, backend: str) -> dict[str, Any]:

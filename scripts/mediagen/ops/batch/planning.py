@@ -221,15 +221,16 @@ class ResultsFile:
         self._lock = threading.Lock()
 
     def load(self) -> dict[str, dict[str, Any]]:
-        """The last line of every key (a torn last line from a killed run is ignored)."""
+        """The last line of every key (a torn last line from a killed run, or any line that cannot be read, is
+        ignored: the lines that can be read still say which items are done)."""
         latest: dict[str, dict[str, Any]] = {}
         if not self.path.is_file():
             return latest
-        with open(self.path, encoding="utf-8") as handle:
+        with open(self.path, "rb") as handle:
             for line in handle:
                 try:
-                    entry = json.loads(line)
-                except ValueError:
+                    entry = json.loads(line.decode("utf-8"))
+                except (ValueError, RecursionError):    # not UTF-8, not JSON, or nested deeper than the parser goes
                     continue
                 if isinstance(entry, dict) and entry.get("key"):
                     latest[str(entry["key"])] = entry

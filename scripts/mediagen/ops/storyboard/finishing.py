@@ -14,6 +14,7 @@ from mediagen.ops import frames
 from mediagen.ops.jobstore import now_iso
 from mediagen.ops.storyboard import stitch
 from mediagen.ops.storyboard.contact_sheet import write_index
+from mediagen.ops.preflight import check_folder
 from mediagen.ops.storyboard.manifest import folder_lock
 from mediagen.ops.storyboard.planning import Storyboard
 from mediagen.ops.storyboard.running import Runner, RunOptions
@@ -139,12 +140,20 @@ def _stopped_error(stopped: list[dict[str, Any]], open_: list[dict[str, Any]], n
     first = stopped[0]
     cls = errors.GenerationBlocked if first["state"] == "blocked" else errors.GenerationFailed
     redo = " ".join(f"--redo {e['index']}" for e in stopped if e["state"] != "error")
+    billed = ", ".join(str(e["index"]) for e in stopped if e.get("maybe_billed"))
     return cls(
         f"the storyboard is not finished: shots {names}; shot {first['index']}: "
-        f"{(first.get('error') or {}).get('message', first['state'])}",
-        (f"Regenerate with {redo} --approve (only those shots and the ones after them are made again). "
-         if redo else "") + "Rerun the same command to resume running jobs; finished shots are kept.",
-        details={"shots": [{"index": e["index"], "state": e.get("state")} for e in open_]})
+        f"{(first.get('error') or {}).get('message', first['state'])}"
+        + (f"; shots {billed} may have been billed (their create may have reached Google)" if billed else ""),
+        (f"Check your usage (AI Studio or the Cloud console) first: --redo sends shots {billed} again and they may "
+         "then be billed twice. " if billed else "")
+        + (f"Regenerate with {redo} --approve (only those shots and the ones after them are made again). "
+           if redo else "") + "Rerun the same command to resume running jobs; finished shots are kept.",
+        details={"shots": [{"index": e["index"], "state": e.get("state"), **_billed(e)} for e in open_]})
+
+
+def _billed(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"maybe_billed": True} if entry.get("maybe_billed") else {}
 
 
 def _running_error(open_: list[dict[str, Any]], names: str) -> errors.MediagenError:
@@ -157,6 +166,7 @@ def _running_error(open_: list[dict[str, Any]], names: str) -> errors.MediagenEr
 
 def run(board: Storyboard, options: RunOptions) -> dict[str, Any]:
     """Generate, stitch and report; raise (with the partial result attached) when shots are unfinished."""
+    check_folder(board.folder, "storyboard folder")         # before the lock, which would create it
     with folder_lock(board.folder):
         Runner(board, options).run()
         finish(board)

@@ -36,10 +36,14 @@ class Manifest:
         if not path.is_file():
             return cls(folder, {"version": 1, "created": now_iso(), "shots": [], "references": {}})
         try:
-            return cls(folder, json.loads(path.read_text(encoding="utf-8")))
-        except ValueError as exc:
-            raise errors.ConfigError(f"the manifest {path} is damaged: {exc}",
-                                     "Restore it, or use a new output folder (-o).") from exc
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError) as exc:     # RecursionError: nested deeper than the parser goes
+            raise _damaged(path, str(exc)) from exc
+        problem = _shape_problem(data)
+        if problem:
+            raise _damaged(path, problem)
+        data.setdefault("references", {})
+        return cls(folder, data)
 
     def shot(self, shot_id: str) -> dict[str, Any]:
         """The entry of shot ``shot_id`` (the stored dict itself; empty when it is not recorded)."""
@@ -79,6 +83,24 @@ class Manifest:
     def abs(self, rel: str | None) -> Path | None:
         """A path recorded in the manifest as an absolute path (None when there is none)."""
         return None if not rel else (self.folder / rel).resolve()
+
+
+def _shape_problem(data: Any) -> str | None:
+    """What keeps a manifest from being used (None: nothing): the shots, with their ids, and the references."""
+    if not isinstance(data, dict):
+        return f"it holds a JSON {type(data).__name__}, not an object"
+    shots = data.get("shots")
+    if not isinstance(shots, list) or not all(isinstance(s, dict) and isinstance(s.get("id"), str) for s in shots):
+        return "shots is not a list of shots with ids"
+    if not isinstance(data.get("references", {}), dict):
+        return "references is not an object"
+    return None
+
+
+def _damaged(path: Path, problem: str) -> errors.ConfigError:
+    return errors.ConfigError(f"the manifest {path} is damaged: {problem}",
+                              "Restore it, or use a new output folder (-o).", details={"file": str(path),
+                                                                                   "problem": problem})
 
 
 @contextmanager

@@ -285,10 +285,11 @@ class Runner:
             return self.manifest.update_shot(shot.id, state=state, note="still running: rerun to resume")
         self.console.warn(f"shot {shot.index} ({shot.id}) {state}: {exc.message}")
         note = None
-        if entry.get("job_id") and self._job_state(entry["job_id"]) == "unknown":
+        billed = bool(entry.get("job_id")) and self._job_state(entry["job_id"]) == "unknown"
+        if billed:
             note = ("the create request may have reached Google (it timed out or failed with a 5xx): check the "
                     "usage in the console before --redo, which sends a new one")
-        return self.manifest.update_shot(shot.id, state=state, error=exc.to_dict(), note=note)
+        return self.manifest.update_shot(shot.id, state=state, error=exc.to_dict(), note=note, maybe_billed=billed)
 
     def _job_state(self, job_id: str) -> str | None:
         try:
