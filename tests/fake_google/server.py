@@ -67,6 +67,7 @@ class Config:
     file_processing_polls: int = 0     # GET files/{id} says PROCESSING this many times
     file_failed: bool = False          # files end in FAILED instead of ACTIVE
     file_expired: bool = False         # downloads answer 404
+    file_ttl_s: float = 48 * 3600      # uploaded files are deleted this long after the upload (expirationTime)
     download_reset_after_bytes: int | None = None  # next download: drop the connection after N body bytes
     # Batch API
     batch_polls_until_done: int = 2

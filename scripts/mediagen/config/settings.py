@@ -60,6 +60,10 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "credential_redirect_hosts": ("MEDIAGEN_CREDENTIAL_REDIRECT_HOSTS",),
     # Seconds an input URL (image_gen.py -i URL, video inputs) may take in all, however the server paces it.
     "url_deadline_s": ("MEDIAGEN_URL_DEADLINE_S",),
+    # gs://BUCKET[/PREFIX] mediagen may write to: Vertex inputs over the inline limit, batch prediction files.
+    "gcs_bucket": ("MEDIAGEN_GCS_BUCKET",),
+    # Largest input (MB) sent inline; larger ones are uploaded once and referenced (default: the API's limit).
+    "inline_max_mb": ("MEDIAGEN_INLINE_MAX_MB",),
 }
 
 # Variables the process reads by name rather than as settings (declared here too, so this module lists
@@ -300,7 +304,8 @@ def env_layer(env: Mapping[str, str], warnings: list[str]) -> Layer:
                         "(as Google's SDK does). Unset one to silence this.")
     if "use_vertex" in values:
         values["use_vertex"] = str(values["use_vertex"]).strip().lower() in ("1", "true", "yes", "on")
-    for key in ("max_cost", "poll_first_s", "poll_interval_s", "progress_interval_s", "url_deadline_s"):
+    for key in ("max_cost", "poll_first_s", "poll_interval_s", "progress_interval_s", "url_deadline_s",
+                "inline_max_mb"):
         if key in values:
             values[key] = _number(values[key], sources[key])
     for secret in SECRET_SETTINGS:

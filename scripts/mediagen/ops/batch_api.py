@@ -30,7 +30,7 @@ from mediagen.core.console import Console
 from mediagen.core.resources import script_command
 from mediagen.ops import files_api, lro
 from mediagen.ops.batch.planning import BatchItem, ResultsFile
-from mediagen.ops.images import PARAM_KEYS, ImagePlan
+from mediagen.ops.images import PARAM_KEYS, ImagePlan, stage_inputs
 from mediagen.ops.jobstore import TERMINAL_STATES, BatchJob, JobStore, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger
 from mediagen.ops.output import OutputPlan, Sidecar, release, write_sidecar
@@ -115,6 +115,8 @@ def submit(items: list[BatchItem], catalog: Any, *, store: JobStore, ledger: Led
     plan = items[0].plan
     assert isinstance(plan, ImagePlan)
     job_id = new_job_id("imgb")
+    for item in items:          # inputs too large to send inline: uploaded once, referenced by every request
+        stage_inputs(item.plan, transport, console)         # type: ignore[arg-type]
     entries = [(key, body) for item in items for key, body in request_entries(item)]
     mode = _input_mode(entries, options)
     folders = {OutputPlan(i.output_target, i.output_target, i.prompt, "image").folder for i in items}
@@ -216,9 +218,9 @@ def _create_body(job_id: str, entries: list[tuple[str, dict[str, Any]]], mode: s
         return batch_wire.inline_body(job_id, entries)
     with tempfile.TemporaryDirectory(prefix="mediagen-batch-") as folder:
         path = Path(folder) / f"{job_id}.jsonl"
-        with open(path, "w", encoding="utf-8") as handle:
+        with open(path, "wb") as handle:
             for key, body in entries:
-                handle.write(batch_wire.jsonl_line(key, body))
+                batch_wire.write_jsonl_line(handle, key, body)
         console.info(f"job {job_id}: uploading {path.stat().st_size} bytes of requests (Files API)")
         resource = files_api.upload_file(path, mime_type="application/jsonl", display_name=job_id,
                                          settings=settings, transport=transport, auth=auth,
