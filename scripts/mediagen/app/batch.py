@@ -22,6 +22,8 @@ from mediagen.config.credentials import placeholder_headers
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.ops import batch, batch_api
+from mediagen.ops.batch_jobs import prices as offline_prices
+from mediagen.ops.batch_jobs import request_entries
 from mediagen.ops.jobstore import BatchJob, store_for
 from mediagen.ops.ledger import ledger_for
 from mediagen.ops.lro import may_have_started
@@ -176,7 +178,7 @@ def _price(items: list[batch.BatchItem], catalog: Any, via_batch: bool) -> dict[
     first = items[0].plan.estimate if items else None
     doc.update(as_of=getattr(first, "as_of", None), source=getattr(first, "source", None))
     if via_batch:
-        pairs = [batch_api.prices(i, catalog) for i in items]
+        pairs = [offline_prices(i, catalog) for i in items]
         if priced and all(b is not None for _, b in pairs):
             doc["batch_usd"] = round(sum(b for _, b in pairs if b is not None), 6)
             doc["saving_usd"] = round(standard - doc["batch_usd"], 6)
@@ -202,7 +204,7 @@ def _estimate_doc(plan: batch.BatchPlan, selection: batch.Selection, catalog: An
     one beside it as ``standard_usd``)."""
     items = []
     for item in plan.items:
-        standard, batch_usd = batch_api.prices(item, catalog) if item.kind == "image" else (item.estimate_usd(), None)
+        standard, batch_usd = offline_prices(item, catalog) if item.kind == "image" else (item.estimate_usd(), None)
         items.append({"index": item.index, "line": item.line, "key": item.key, "kind": item.kind,
                       "prompt": item.prompt, "model": item.plan.model_id, "count": item.count,
                       "estimate_usd": standard, "batch_usd": batch_usd,
@@ -244,7 +246,7 @@ def _requests_of(item: batch.BatchItem) -> list[HttpRequest]:
 
 def _preview_create(items: list[batch.BatchItem]) -> HttpRequest:
     plan = items[0].plan
-    entries = [e for item in items for e in batch_api.request_entries(item)]
+    entries = [e for item in items for e in request_entries(item)]
     url = model_method_url(plan.choice, plan.settings, plan.wire_id, "batchGenerateContent", None)
     return HttpRequest("POST", url, json=batch_wire.inline_body("<job id>", entries), billable=True)
 
