@@ -161,6 +161,13 @@ def test_vertex_inputs_over_the_limit_go_to_the_bucket_once_across_batch_items(r
     assert name.startswith("p/mediagen-inputs/") and fake.gcs_get("in-bkt", name) == big.read_bytes()
     refs = {image_parts(call)[0]["fileData"]["fileUri"] for call in generate_calls(fake)}
     assert refs == {f"gs://in-bkt/{name}"}
+    vbatch = run(batch_main, str(source), "--via", "vertex-batch", "--approve", "-o", str(tmp_path / "vb"),
+                 env={**env, **FAST_POLLS})
+    assert vbatch.code == 0, vbatch.doc
+    assert len(gcs_uploads(fake)) == 1                 # the bucket copy again, checked once, not uploaded
+    lines = [json.loads(line) for line in fake.gcs_get("in-bkt", next(
+        o[len("gs://in-bkt/"):] for o in fake.gcs_objects() if o.endswith("input.jsonl"))).decode().splitlines()]
+    assert {line["request"]["contents"][0]["parts"][1]["fileData"]["fileUri"] for line in lines} == refs
 
 
 def test_the_fake_refuses_what_vertex_refuses(run, fake, vertex, tmp_path) -> None:

@@ -9,7 +9,7 @@ the path. Serves ``/v1`` and ``/v1beta1`` project paths and the express
 
 from __future__ import annotations
 
-from . import gcs, generate, imagen, interactions, veo
+from . import gcs, generate, imagen, interactions, veo, vertex_batch
 from .common import (ApiError, Request, Response, Router, api_key, bad_request, bearer, camelize, google_error,
                      json_response)
 from .models import (IMAGE_MODELS, VERTEX_IMAGE_IDS, VERTEX_IMAGEN_IDS, VERTEX_OMNI_IDS, VERTEX_RETIRED_IDS,
@@ -34,6 +34,10 @@ class VertexService:
         r.add("POST", rf"/{V}/publishers/google/models/{M}:(?P<method>[A-Za-z]+)", self.express_method)
         r.add("GET", rf"/{V}/publishers/google/models/{M}", self.publisher_model)
         r.add("GET", rf"/{V}/{PL}/publishers/google/models/{M}", self.publisher_model_project)
+        r.add("POST", rf"/{V}/{PL}/batchPredictionJobs", self.batch_create, generation=True)
+        r.add("GET", rf"/{V}/{PL}/batchPredictionJobs", self.batch_list)
+        r.add("GET", rf"/{V}/{PL}/batchPredictionJobs/(?P<jid>[0-9]+)", self.batch_get)
+        r.add("POST", rf"/{V}/{PL}/batchPredictionJobs/(?P<jid>[0-9]+):cancel", self.batch_cancel)
         r.add("POST", rf"/v1beta1/{PL}/interactions", self.ix_create, generation=True)
         r.add("POST", r"/v1beta1/interactions", self.ix_create_express, generation=True)
         for prefix, fn_suffix in ((rf"/v1beta1/{PL}/interactions", ""), (r"/v1beta1/interactions", "_express")):
@@ -193,6 +197,24 @@ class VertexService:
             raise bad_request(f"The file {uri} is larger than the {GCS_INPUT_LIMIT // (1024 * 1024)} MB allowed for "
                               "an image.", "contents.parts.file_data.file_uri")
         return {"data": data}
+
+    # -- batch prediction --------------------------------------------------------------------------------
+
+    def batch_create(self, req: Request, v: str, p: str, l: str) -> Response:
+        self.auth(req)
+        return vertex_batch.create(self.fake, req, p, l)
+
+    def batch_list(self, req: Request, v: str, p: str, l: str) -> Response:
+        self.auth(req)
+        return vertex_batch.list_(self.fake, req, p, l)
+
+    def batch_get(self, req: Request, v: str, p: str, l: str, jid: str) -> Response:
+        self.auth(req)
+        return vertex_batch.get(self.fake, jid)
+
+    def batch_cancel(self, req: Request, v: str, p: str, l: str, jid: str) -> Response:
+        self.auth(req)
+        return vertex_batch.cancel(self.fake, jid)
 
     # -- interactions ----------------------------------------------------------------------------------
 

@@ -64,6 +64,8 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "gcs_bucket": ("MEDIAGEN_GCS_BUCKET",),
     # Largest input (MB) sent inline; larger ones are uploaded once and referenced (default: the API's limit).
     "inline_max_mb": ("MEDIAGEN_INLINE_MAX_MB",),
+    # The Vertex region of batch prediction jobs (Gemini 3 image models are global-only online).
+    "batch_location": ("MEDIAGEN_BATCH_LOCATION",),
 }
 
 # Variables the process reads by name rather than as settings (declared here too, so this module lists
