@@ -170,6 +170,25 @@ def test_vertex_inputs_over_the_limit_go_to_the_bucket_once_across_batch_items(r
     assert {line["request"]["contents"][0]["parts"][1]["fileData"]["fileUri"] for line in lines} == refs
 
 
+def test_storyboard_shots_on_veo_share_one_bucket_copy_of_their_image(run, fake, vertex, tmp_path) -> None:
+    import yaml
+
+    from mediagen.cli.storyboard import main as storyboard_main
+
+    big = noise_png(tmp_path / "big.png", (200, 150))
+    shots = [{"id": f"s{n}", "prompt": f"the fox, take {n}", "duration": 4, "transition": "cut", "image": str(big)}
+             for n in (1, 2)]
+    board = tmp_path / "board.yaml"
+    board.write_text(yaml.safe_dump({"version": 1, "title": "Fox", "shots": shots}, sort_keys=False))
+    result = run(storyboard_main, str(board), "--approve", env={**vertex, **FAST_POLLS, "MEDIAGEN_INLINE_MAX_MB": "0.05"})
+    assert result.code == 0, result.doc
+    [upload] = gcs_uploads(fake)
+    creates = [r for r in fake.requests if r.path.endswith(":predictLongRunning")]
+    images = [c.json["instances"][0]["image"] for c in creates]
+    assert len(creates) == 2 and images[0] == images[1] == {"gcsUri": f"gs://in-bkt/{upload.query['name'][0]}",
+                                                             "mimeType": "image/png"}
+
+
 def test_the_fake_refuses_what_vertex_refuses(run, fake, vertex, tmp_path) -> None:
     import requests
 
