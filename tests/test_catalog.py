@@ -64,7 +64,7 @@ def test_every_model_is_complete(model):
 @pytest.mark.parametrize("model", [m for m in CATALOG.models() if m.uncertain], ids=lambda m: m.id)
 def test_uncertain_paths_point_at_real_fields(model):
     tree = {"backends": {b: vars(e) for b, e in model.backends.items()}, "capabilities": model.capabilities,
-            "pricing": model.pricing}
+            "backend_capabilities": model.backend_capabilities, "pricing": model.pricing}
     for path in model.uncertain:
         node = tree
         for part in path.split("."):
@@ -415,7 +415,9 @@ def test_input_images_and_batch_limits():
     [problem] = _v(kind="image", backend="vertex", model="gemini-2.5-flash-image", input_images=4)[:1]
     assert problem.field == "input_images" and "at most 3" in problem.message
     assert _v(kind="image", backend="gemini-api", model="nano-banana", batch=True, input_images=14) == []
-    [problem] = _v(kind="image", backend="vertex", model="gemini-3-pro-image", batch=True)
+    # On Vertex, batch means batch prediction: documented for 2.5 Flash Image, 3 Pro Image and 3.1 Flash Image only.
+    assert _v(kind="image", backend="vertex", model="gemini-3-pro-image", batch=True) == []
+    [problem] = _v(kind="image", backend="vertex", model="nano-banana", batch=True)
     assert problem.field == "batch"
 
 

@@ -43,8 +43,10 @@ def test_estimate_gemini_images_and_batch():
     assert cost.batch_usd == pytest.approx(0.202)
     batch = CATALOG.estimate({**request, "batch": True})
     assert batch.usd == pytest.approx(0.202) and batch.usd == pytest.approx(cost.usd * 0.5)
-    vertex = CATALOG.estimate({**request, "backend": "vertex"})
-    assert vertex.usd == pytest.approx(0.404) and vertex.batch_usd is None
+    vertex = CATALOG.estimate({**request, "backend": "vertex"})       # Vertex batch prediction: also 50% off
+    assert vertex.usd == pytest.approx(0.404) and vertex.batch_usd == pytest.approx(0.202)
+    undocumented = CATALOG.estimate({**request, "backend": "vertex", "model": "nano-banana"})
+    assert undocumented.batch_usd is None
 
 
 def test_estimate_pro_with_input_images_and_imagen():

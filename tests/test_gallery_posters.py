@@ -1,6 +1,7 @@
 """The gallery's poster frames (made once, skipped without ffmpeg), a storyboard's film, and links across drives."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -10,9 +11,14 @@ import yaml
 from mediagen.cli.gallery import main
 from mediagen.cli.storyboard import main as storyboard_main
 from mediagen.cli.video_gen import main as video_main
-from mediagen.ops.gallery import href
+from mediagen.ops.gallery import href, scan
 
 needs_ffmpeg = pytest.mark.skipif(not shutil.which("ffmpeg"), reason="needs ffmpeg")
+
+
+def posters_on(page: str | Path) -> list[str]:
+    """The poster frames the page shows (its JSON answer is a summary, not every item)."""
+    return re.findall(r'poster="([^"]+)"', Path(page).read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("media, base, link", [
@@ -39,12 +45,13 @@ def videos(run, fake, omni_env, tmp_path) -> Path:
 def test_posters_are_made_once_and_reused(run, videos, base_env) -> None:
     first = run(main, str(videos), env=base_env)
     assert first.code == 0 and first.doc["posters"]["count"] == 2
-    posters = [videos / item["poster"] for item in first.doc["items"]]
+    posters = [videos / poster for poster in posters_on(first.doc["path"])]
+    assert len(posters) == 2
     assert all(p.is_file() and p.read_bytes()[:3] == b"\xff\xd8\xff" for p in posters)
     assert all(p.parent == videos / "gallery-posters" for p in posters)
     made = {p: p.stat().st_mtime_ns for p in posters}
     again = run(main, str(videos), env=base_env)
-    assert [videos / i["poster"] for i in again.doc["items"]] == posters
+    assert [videos / poster for poster in posters_on(again.doc["path"])] == posters
     assert {p: p.stat().st_mtime_ns for p in posters} == made                  # cached, not cut again
 
 
@@ -55,8 +62,7 @@ def test_without_ffmpeg_the_gallery_is_written_without_posters(run, videos, base
     monkeypatch.setenv("PATH", str(empty))
     result = run(main, str(videos), env=base_env)
     assert result.code == 0 and result.doc["counts"]["videos"] == 2
-    assert all(item["poster"] is None for item in result.doc["items"])
-    assert "poster" not in Path(result.doc["path"]).read_text()
+    assert result.doc["posters"]["count"] == 0 and "poster" not in Path(result.doc["path"]).read_text()
     assert any("ffmpeg" in w for w in result.doc["warnings"])
 
 
@@ -72,8 +78,8 @@ def test_a_storyboard_folder_lists_its_film(run, fake, omni_env, base_env, tmp_p
     result = run(main, str(folder), env=base_env)
     assert result.code == 0 and result.doc["counts"] == {"items": 3, "images": 0, "videos": 3}
     assert result.doc["films"] == 1
-    film = next(item for item in result.doc["items"] if item.get("role") == "film")
-    assert film["file"] == "final.mp4" and "Fox morning" in film["prompt"]
-    assert film["cost_usd"] == pytest.approx(board.doc["cost"]["actual_usd"])
-    assert film["poster"] and (folder / film["poster"]).is_file()
+    film = next(item for item in scan(folder) if item.role == "film")
+    assert film.media.name == "final.mp4" and "Fox morning" in film.prompt
+    assert film.cost_usd == pytest.approx(board.doc["cost"]["actual_usd"])
+    assert len(posters_on(result.doc["path"])) == 3 and all((folder / p).is_file() for p in posters_on(result.doc["path"]))
     assert '<span class="film">film</span>' in Path(result.doc["path"]).read_text()

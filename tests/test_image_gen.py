@@ -286,7 +286,7 @@ def test_gs_inputs_go_by_reference_on_vertex_only(run, fake, fake_env, tmp_path)
     assert refused.code == 2 and "Vertex" in refused.doc["error"]["message"]
 
 
-def test_too_many_inputs_refused_and_large_inputs_downscaled(run, fake, fake_env, tmp_path) -> None:
+def test_too_many_inputs_refused_and_large_vertex_inputs_need_a_bucket(run, fake, fake_env, tmp_path) -> None:
     refs = []
     for i in range(15):
         path = tmp_path / f"r{i}.png"
@@ -300,12 +300,17 @@ def test_too_many_inputs_refused_and_large_inputs_downscaled(run, fake, fake_env
     noise = Image.frombytes("RGB", (2000, 1600), os.urandom(2000 * 1600 * 3))
     noise.save(big, format="PNG")
     assert big.stat().st_size > 7 * 1024 * 1024
-    result = run(main, "a red fox in snow", "-i", str(big),
-                 env={**fake_env, "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)})
+    vertex = {**fake_env, "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)}
+    refused = run(main, "a red fox in snow", "-i", str(big), env=vertex)
+    assert refused.code == 3 and "gcs_bucket" in refused.doc["error"]["hint"]
+    assert "7 MB" in refused.doc["error"]["message"] and not gen_requests(fake)
+    result = run(main, "a red fox in snow", "-i", str(big), env={**vertex, "MEDIAGEN_GCS_BUCKET": "gs://b/work"})
     assert result.code == 0, result.doc
-    inline = gen_requests(fake)[0].json["contents"][0]["parts"][1]["inlineData"]
-    assert len(base64.b64decode(inline["data"])) <= 7 * 1024 * 1024
-    assert "downscaled" in result.stderr
+    part = gen_requests(fake)[0].json["contents"][0]["parts"][1]
+    uri = part["fileData"]["fileUri"]
+    assert uri.startswith("gs://b/work/mediagen-inputs/") and fake.gcs_get("b", uri[5:].split("/", 1)[1]) == \
+        big.read_bytes()
+    assert "downscaled" not in result.stderr
 
 
 def test_proxy_not_running_names_the_fix(run, base_env) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from typing import Any
 
 from . import batches, generate, imagen, interactions, media, veo
@@ -21,6 +22,7 @@ from .models import (GEMINI_IMAGE_IDS, GEMINI_IMAGEN_IDS, GEMINI_OMNI_IDS, GEMIN
                      IMAGE_MODELS, TEXT_MODELS)
 
 V = r"(?P<v>v1beta|v1)"
+GEMINI_REQUEST_LIMIT = 100 * 1024 * 1024    # a generateContent request, inline data included (use the Files API)
 M = r"(?P<m>[^/:]+)"
 FILE_ID = r"(?P<fid>[a-z0-9_-]+)"
 
@@ -54,6 +56,17 @@ def new_generated_file(fake, data: bytes, mime: str, *, seconds: float | None = 
     return fid
 
 
+def live_file(fake, fid: str) -> dict | None:
+    """The file record, or None when there is none or it has passed its expiration time (then it is deleted)."""
+    with fake._lock:
+        rec = fake.state.files.get(fid)
+        if rec is not None and rec.get("expires_at") is not None and time.time() >= rec["expires_at"]:
+            fake.state.files.pop(fid, None)
+            fake.state.blobs.pop(fid, None)
+            rec = None
+    return rec
+
+
 def file_resource(fake, rec: dict, count_poll: bool = False) -> dict:
     """Public view of a file record; PROCESSING for the first N polls (knob)."""
     cfg = fake.config
@@ -62,7 +75,7 @@ def file_resource(fake, rec: dict, count_poll: bool = False) -> dict:
             rec["polls"] += 1
         processing = rec["polls"] <= cfg.file_processing_polls if count_poll else \
             rec["polls"] < cfg.file_processing_polls
-    out = {k: v for k, v in rec.items() if k not in ("seconds", "polls", "state")}
+    out = {k: v for k, v in rec.items() if k not in ("seconds", "polls", "state", "expires_at")}
     if processing:
         out["state"] = "PROCESSING"
     elif cfg.file_failed:
@@ -214,6 +227,8 @@ class GeminiService:
         self.resolve(v, m, method)
         body = req.json()
         if method in ("generateContent", "streamGenerateContent"):
+            if len(req.body) > GEMINI_REQUEST_LIMIT:
+                raise bad_request(f"Request payload size exceeds the limit: {GEMINI_REQUEST_LIMIT} bytes.")
             g = generate.validate(body, m, "gemini", file_lookup=self.file_lookup)
             resp = generate.build_response(self.fake, g, m, "gemini")
             if method == "generateContent":
@@ -237,8 +252,7 @@ class GeminiService:
         mt = re.search(r"(?:^|/)files/([a-z0-9_-]+)$", uri.split("?")[0])
         if not mt:
             return None
-        with self.fake._lock:
-            rec = self.fake.state.files.get(mt.group(1))
+        rec = live_file(self.fake, mt.group(1))
         if rec is None:
             raise ApiError(google_error(403, f"You do not have permission to access the File {mt.group(1)} or it "
                                              "may not exist."))
@@ -246,7 +260,9 @@ class GeminiService:
         if view["state"] != "ACTIVE":
             raise ApiError(google_error(400, f"The File {mt.group(1)} is not in an ACTIVE state and usage is not "
                                              "allowed.", status="FAILED_PRECONDITION"))
-        return view
+        with self.fake._lock:
+            blob = self.fake.state.blobs.get(mt.group(1)) or {}
+        return {**view, "data": blob.get("data")}   # the bytes, checked like inline data
 
     def get_operation(self, req: Request, v: str, m: str, op: str) -> Response:
         self.auth(req)
@@ -255,8 +271,7 @@ class GeminiService:
     # -- files ------------------------------------------------------------------------------
 
     def _file(self, fid: str) -> dict:
-        with self.fake._lock:
-            rec = self.fake.state.files.get(fid)
+        rec = live_file(self.fake, fid)
         if rec is None:
             raise ApiError(google_error(403, f"You do not have permission to access the File {fid} or it may "
                                              "not exist."))
@@ -374,8 +389,10 @@ class GeminiService:
                             [("Content-Type", "text/plain"), ("X-Goog-Upload-Status", "active")])
         fid = sess["fid"] or rand_id(12)
         created = now_rfc3339()
+        ttl = self.fake.config.file_ttl_s
         rec = {"name": f"files/{fid}", "mimeType": sess["mime"], "sizeBytes": str(len(data)),
-               "createTime": created, "updateTime": created, "expirationTime": now_rfc3339(48 * 3600),
+               "createTime": created, "updateTime": created, "expirationTime": now_rfc3339(ttl),
+               "expires_at": time.time() + ttl,
                "sha256Hash": b64(hashlib.sha256(data).hexdigest().encode()),
                "uri": f"{self.fake.urls['gemini']}/v1beta/files/{fid}", "state": "ACTIVE", "source": "UPLOADED",
                "polls": 0, "seconds": None}

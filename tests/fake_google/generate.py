@@ -38,6 +38,7 @@ THINKING_CONFIG = {"thinkingBudget", "includeThoughts", "thinkingLevel"}
 # google.ai.generativelanguage.v1beta.ThinkingConfig.ThinkingLevel. The docs send lower-case values
 # ("high"), so the enum is matched case-insensitively like the other enums here.
 THINKING_LEVELS = {"THINKING_LEVEL_UNSPECIFIED", "MINIMAL", "LOW", "MEDIUM", "HIGH"}
+VERTEX_INLINE_LIMIT = 7 * 1024 * 1024       # one inline image on Vertex (google-media-apis.md §1.3)
 OUTCOMES = {"ok", "image_safety", "no_image", "prohibited", "prompt_blocked", "thoughts"}
 
 
@@ -63,6 +64,7 @@ class GenRequest:
         self.size: str | None = None
         self.output_mime: str | None = None
         self.text_tokens = 0
+        self.inline_sizes: list[int] = []      # decoded bytes of each inlineData part (Vertex limits them)
 
 
 def validate(body: Any, model_id: str, backend: str, *, file_lookup=None) -> GenRequest:
@@ -110,6 +112,10 @@ def validate(body: Any, model_id: str, backend: str, *, file_lookup=None) -> Gen
         for pi, part in enumerate(sysi.get("parts") or []):
             if not isinstance(part, dict) or "text" not in part:
                 raise bad_request("System instruction parts must be text.", f"system_instruction.parts[{pi}]")
+    if vertex and any(size > VERTEX_INLINE_LIMIT for size in g.inline_sizes):
+        raise bad_request(f"Inline data is larger than the {VERTEX_INLINE_LIMIT // (1024 * 1024)} MB allowed per "
+                          "image; reference a Cloud Storage object (fileData.fileUri gs://...) instead.",
+                          "contents.parts.inline_data")
     g.prompt = " ".join(texts).strip()
     g.text_tokens = max(1, len(g.prompt) // 4)
 
@@ -215,23 +221,33 @@ def _validate_part(part: Any, at: str, g: GenRequest, texts: list[str], role: st
                 and media.image_dims(data) is None:
             raise ApiError(google_error(400, "Unable to process input image. Please retry or report in "
                                              "https://developers.generativeai.google/guide/troubleshooting"))
+        g.inline_sizes.append(len(data))
         if role != "model":
             g.input_images.append((mime, data))
     elif "fileData" in part:
-        fd = part["fileData"]
-        if not isinstance(fd, dict) or not fd.get("fileUri"):
-            raise bad_request(f"* GenerateContentRequest.{at}.file_data.file_uri: file_uri is not specified\n",
-                              f"{at}.file_data.file_uri")
-        _check_keys(fd, {"mimeType", "fileUri", "displayName"}, f"{at}.file_data")
-        mime = fd.get("mimeType")
-        if mime:
-            _check_mime(mime)
-        if file_lookup is not None:
-            rec = file_lookup(fd["fileUri"])
-            if rec is not None and not mime:
-                mime = rec.get("mimeType")
-        if role != "model" and mime and mime.startswith("image/"):
-            g.input_images.append((mime, None))
+        _validate_file_data(part["fileData"], at, g, role, file_lookup)
+
+
+def _validate_file_data(fd: Any, at: str, g: GenRequest, role: str | None, file_lookup) -> None:
+    """A referenced file: it must exist (``file_lookup`` raises otherwise) and, when the fake holds its bytes,
+    be an image as readable as inline data must be."""
+    if not isinstance(fd, dict) or not fd.get("fileUri"):
+        raise bad_request(f"* GenerateContentRequest.{at}.file_data.file_uri: file_uri is not specified\n",
+                          f"{at}.file_data.file_uri")
+    _check_keys(fd, {"mimeType", "fileUri", "displayName"}, f"{at}.file_data")
+    mime = fd.get("mimeType")
+    if mime:
+        _check_mime(mime)
+    rec = file_lookup(fd["fileUri"]) if file_lookup is not None else None
+    data = rec.get("data") if rec is not None else None
+    if rec is not None and not mime:
+        mime = rec.get("mimeType")
+    if data is not None and mime and mime.startswith("image/") and mime not in ("image/heic", "image/heif") \
+            and media.image_dims(data) is None:
+        raise ApiError(google_error(400, "Unable to process input image. Please retry or report in "
+                                         "https://developers.generativeai.google/guide/troubleshooting"))
+    if role != "model" and mime and mime.startswith("image/"):
+        g.input_images.append((mime, data))
 
 
 def _check_mime(mime: str) -> None:

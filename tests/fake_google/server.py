@@ -67,9 +67,16 @@ class Config:
     file_processing_polls: int = 0     # GET files/{id} says PROCESSING this many times
     file_failed: bool = False          # files end in FAILED instead of ACTIVE
     file_expired: bool = False         # downloads answer 404
+    file_ttl_s: float = 48 * 3600      # uploaded files are deleted this long after the upload (expirationTime)
     download_reset_after_bytes: int | None = None  # next download: drop the connection after N body bytes
     # Batch API
     batch_polls_until_done: int = 2
+    # Vertex batch prediction (vertex_batch.py)
+    vertex_batch_polls_until_done: int = 2
+    vertex_batch_outcome: str = "ok"   # ok|failed|partial (the last request fails)
+    vertex_batch_output_files: int = 1  # predictions files the lines are split into
+    vertex_batch_create_delay_s: float = 0.0  # the job is recorded, then the answer waits this long
+    vertex_batch_drop_create_reply: int = 0   # creates recorded, then answered by a dropped connection
     # Interactions API
     interaction_polls_until_done: int = 1
     interaction_outcome: str = "ok"    # ok|failed|no_video
@@ -133,6 +140,8 @@ class State:
         self.uploads: dict[str, dict] = {}        # gemini resumable sessions
         self.operations: dict[str, dict] = {}     # LRO name -> record
         self.batches: dict[str, dict] = {}
+        self.vertex_batches: dict[str, dict] = {}  # batch prediction job id -> record
+        self.vertex_batch_seq = 0
         self.interactions: dict[tuple[str, str], dict] = {}   # (backend, id) -> record
         self.gcs: dict[tuple[str, str], dict] = {}            # (bucket, name) -> object
         self.gcs_uploads: dict[str, dict] = {}

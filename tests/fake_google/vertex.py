@@ -9,7 +9,7 @@ the path. Serves ``/v1`` and ``/v1beta1`` project paths and the express
 
 from __future__ import annotations
 
-from . import generate, imagen, interactions, veo
+from . import gcs, generate, imagen, interactions, veo, vertex_batch
 from .common import (ApiError, Request, Response, Router, api_key, bad_request, bearer, camelize, google_error,
                      json_response)
 from .models import (IMAGE_MODELS, VERTEX_IMAGE_IDS, VERTEX_IMAGEN_IDS, VERTEX_OMNI_IDS, VERTEX_RETIRED_IDS,
@@ -20,6 +20,7 @@ PL = r"projects/(?P<p>[^/]+)/locations/(?P<l>[^/]+)"
 M = r"(?P<m>[^/:]+)"
 EXPRESS_PROJECT = "fake-express-project"   # UNCERTAIN: the project an express key is bound to
 EXPRESS_LOCATION = "us-central1"
+GCS_INPUT_LIMIT = 30 * 1024 * 1024      # an image referenced by gs:// URI (google-media-apis.md §1.3)
 
 
 class VertexService:
@@ -33,6 +34,10 @@ class VertexService:
         r.add("POST", rf"/{V}/publishers/google/models/{M}:(?P<method>[A-Za-z]+)", self.express_method)
         r.add("GET", rf"/{V}/publishers/google/models/{M}", self.publisher_model)
         r.add("GET", rf"/{V}/{PL}/publishers/google/models/{M}", self.publisher_model_project)
+        r.add("POST", rf"/{V}/{PL}/batchPredictionJobs", self.batch_create, generation=True)
+        r.add("GET", rf"/{V}/{PL}/batchPredictionJobs", self.batch_list)
+        r.add("GET", rf"/{V}/{PL}/batchPredictionJobs/(?P<jid>[0-9]+)", self.batch_get)
+        r.add("POST", rf"/{V}/{PL}/batchPredictionJobs/(?P<jid>[0-9]+):cancel", self.batch_cancel)
         r.add("POST", rf"/v1beta1/{PL}/interactions", self.ix_create, generation=True)
         r.add("POST", r"/v1beta1/interactions", self.ix_create_express, generation=True)
         for prefix, fn_suffix in ((rf"/v1beta1/{PL}/interactions", ""), (r"/v1beta1/interactions", "_express")):
@@ -145,7 +150,7 @@ class VertexService:
                 return wrong
             if method == "countTokens":
                 return json_response(generate.count_tokens(body))
-            g = generate.validate(body, m, "vertex")
+            g = generate.validate(body, m, "vertex", file_lookup=self.gcs_lookup)
             resp = generate.build_response(self.fake, g, m, "vertex")
             if method == "generateContent":
                 return json_response(resp)
@@ -175,6 +180,41 @@ class VertexService:
         if f"/models/{m}/operations/" not in name:
             raise bad_request(f"operationName {name} does not belong to model {m}.", "operation_name")
         return json_response(veo.poll(self.fake, name, "vertex"))
+
+    def gcs_lookup(self, uri: str) -> dict | None:
+        """A ``fileData.fileUri``: a gs:// object must exist (and fit the 30 MB limit); Files API URIs are
+        Gemini API only. Other (https) URLs are fetched by Vertex itself and not checked here."""
+        if not uri.startswith("gs://") and ("generativelanguage" in uri or "/files/" in uri):
+            raise bad_request(f"fileData.fileUri {uri} is a Gemini Files API URI; Vertex reads gs:// or https URIs.",
+                              "contents.parts.file_data.file_uri")
+        if not uri.startswith("gs://"):
+            return None
+        data = gcs.get_gs_uri(self.fake, uri)
+        if data is None:
+            raise ApiError(google_error(400, f"Cannot fetch content from the provided URL {uri}: the object does not "
+                                             "exist or the Vertex AI service agent cannot read it."))
+        if len(data) > GCS_INPUT_LIMIT:
+            raise bad_request(f"The file {uri} is larger than the {GCS_INPUT_LIMIT // (1024 * 1024)} MB allowed for "
+                              "an image.", "contents.parts.file_data.file_uri")
+        return {"data": data}
+
+    # -- batch prediction --------------------------------------------------------------------------------
+
+    def batch_create(self, req: Request, v: str, p: str, l: str) -> Response:
+        self.auth(req)
+        return vertex_batch.create(self.fake, req, p, l)
+
+    def batch_list(self, req: Request, v: str, p: str, l: str) -> Response:
+        self.auth(req)
+        return vertex_batch.list_(self.fake, req, p, l)
+
+    def batch_get(self, req: Request, v: str, p: str, l: str, jid: str) -> Response:
+        self.auth(req)
+        return vertex_batch.get(self.fake, jid)
+
+    def batch_cancel(self, req: Request, v: str, p: str, l: str, jid: str) -> Response:
+        self.auth(req)
+        return vertex_batch.cancel(self.fake, jid)
 
     # -- interactions ----------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Use case: many images (or videos) from one input file, online or through the Gemini Batch API.
+"""Use case: many images (or videos) from one input file: online, or as one Gemini Batch API or Vertex batch job.
 
 Every item is validated and priced before anything is sent; the gate needs
 approval above the ``approve_above`` threshold. Each finished item appends a
@@ -22,7 +22,9 @@ from mediagen.catalog import worst_usd
 from mediagen.config.credentials import placeholder_headers
 from mediagen.config.settings import Settings
 from mediagen.core import errors
-from mediagen.ops import batch, batch_api
+from mediagen.ops import batch, batch_api, uploads, vertex_batch
+from mediagen.ops.batch_jobs import prices as offline_prices
+from mediagen.ops.batch_jobs import request_entries
 from mediagen.ops.jobstore import BatchJob, store_for
 from mediagen.ops.ledger import ledger_for
 from mediagen.ops.lro import may_have_started
@@ -36,6 +38,9 @@ SHOWN_SETTINGS = ("model", "aspect_ratio", "image_size", "count", "negative_prom
                   "thinking_level", "output_mime", "duration", "resolution", "backend", "location", "max_cost",
                   "approve_above")
 DEFAULT_APPROVE_ABOVE = 0.50
+# The offline paths (one job for many items, at the batch price) by --via, and their job kinds.
+OFFLINE = {"batch-api": batch_api, "vertex-batch": vertex_batch}
+OFFLINE_KINDS = frozenset({batch_api.RECORD_KIND, vertex_batch.RECORD_KIND})
 
 
 def run_batch(request: BatchRequest, ctx: Context) -> Outcome:
@@ -62,12 +67,11 @@ def prepare_batch(request: BatchRequest, ctx: Context) -> Outcome | Prepared:
                              retry_unknown=request.retry_unknown)
     store = store_for(settings)
     batch_jobs, video_jobs = _split_jobs(selection, store)
-    if request.via == "batch-api":
-        batch_api.check_eligible(selection.pending, catalog, ctx.console)
-    cost = _price(selection.pending, catalog, request.via == "batch-api")
+    offline = _check_offline(request, selection.pending, catalog, ctx)
+    cost = _price(selection.pending, catalog, offline)
     if request.estimate_cost:
-        return Outcome(_estimate_doc(plan, selection, catalog, cost, request.via == "batch-api"))
-    repeat = _repeat(selection, catalog, request.via == "batch-api")
+        return Outcome(_estimate_doc(plan, selection, catalog, cost, request.via))
+    repeat = _repeat(selection, catalog, offline)
     _gate(request, settings, cost, len(selection.pending), repeat)
     if request.dry_run:
         return Outcome(_dry_run_doc(plan, selection, request, cost, repeat))
@@ -82,7 +86,7 @@ def prepare_batch(request: BatchRequest, ctx: Context) -> Outcome | Prepared:
 
     return Prepared({"input": str(plan.source.path), "output_dir": str(plan.output_dir), "via": request.via,
                      "pending": len(selection.pending), "results_file": str(plan.results_path),
-                     "cost": _cost_doc(cost, request.via == "batch-api", None, 0.0)}, start)
+                     "cost": _cost_doc(cost, request.via != "online", None, 0.0)}, start)
 
 
 def _check_request(request: BatchRequest) -> None:
@@ -93,8 +97,20 @@ def _check_request(request: BatchRequest) -> None:
     if not 0 <= request.inline_limit_mb < math.inf:
         raise errors.UsageError("--inline-limit-mb must be a size in MB, 0 or more",
                                 "Give megabytes, e.g. --inline-limit-mb 20 (0 always sends a file).")
-    if request.via == "batch-api" and request.kind == "video":
-        raise errors.UsageError("--via batch-api takes images only", "Drop --kind video, or use --via online.")
+    if request.via != "online" and request.kind == "video":
+        raise errors.UsageError(f"--via {request.via} takes images only", "Drop --kind video, or use --via online.")
+
+
+def _check_offline(request: BatchRequest, items: list[batch.BatchItem], catalog: Any, ctx: Context) -> bool:
+    """Refuse what the chosen batch job cannot take, and --via vertex-batch without a bucket (unless only
+    estimating); True when the items go as one batch job."""
+    offline = OFFLINE.get(request.via)
+    if offline is None:
+        return False
+    offline.check_eligible(items, catalog, ctx.console)
+    if request.via == "vertex-batch" and items and not request.estimate_cost:    # its JSONL goes to the bucket
+        uploads.bucket_prefix(items[0].plan.settings, purpose="--via vertex-batch (its JSONL input and output)")
+    return True
 
 
 def _repeat(selection: batch.Selection, catalog: Any, via_batch: bool) -> Repeat:
@@ -119,7 +135,7 @@ def _usd(value: float | None) -> str:
 def _gate(request: BatchRequest, settings: Settings, cost: dict[str, Any], items: int, repeat: Repeat) -> None:
     """The cap always; approval above the approve_above threshold (or when the batch cannot be priced), and
     always for items that may be billed twice."""
-    likely = cost["batch_usd"] if request.via == "batch-api" else cost["standard_usd"]
+    likely = cost["batch_usd"] if request.via != "online" else cost["standard_usd"]
     to_pay = _worst(cost, likely)
     configured = settings.get("approve_above")
     threshold = float(DEFAULT_APPROVE_ABOVE if configured is None else configured)
@@ -168,7 +184,7 @@ def _split_jobs(selection: batch.Selection, store: Any) -> tuple[dict[str, list[
                 selection.pending.extend(items)
             continue
         kind = store.get(job_id).kind
-        (batch_jobs if kind == batch_api.RECORD_KIND else video_jobs)[job_id] = items
+        (batch_jobs if kind in OFFLINE_KINDS else video_jobs)[job_id] = items
     selection.pending.sort(key=lambda i: i.index)
     return batch_jobs, video_jobs
 
@@ -180,7 +196,7 @@ def _price(items: list[batch.BatchItem], catalog: Any, via_batch: bool) -> dict[
     first = items[0].plan.estimate if items else None
     doc.update(as_of=getattr(first, "as_of", None), source=getattr(first, "source", None))
     if via_batch:
-        pairs = [batch_api.prices(i, catalog) for i in items]
+        pairs = [offline_prices(i, catalog) for i in items]
         if priced and all(b is not None for _, b in pairs):
             doc["batch_usd"] = round(sum(b for _, b in pairs if b is not None), 6)
             doc["saving_usd"] = round(standard - doc["batch_usd"], 6)
@@ -201,21 +217,21 @@ def _cost_doc(cost: dict[str, Any], via_batch: bool, actual: float | None, previ
 
 
 def _estimate_doc(plan: batch.BatchPlan, selection: batch.Selection, catalog: Any,
-                  cost: dict[str, Any], via_batch: bool) -> dict[str, Any]:
+                  cost: dict[str, Any], via: str) -> dict[str, Any]:
     """Each item's prices and the total: through the Batch API, its discounted price is the estimate (the online
     one beside it as ``standard_usd``)."""
     items = []
     for item in plan.items:
-        standard, batch_usd = batch_api.prices(item, catalog) if item.kind == "image" else (item.estimate_usd(), None)
+        standard, batch_usd = offline_prices(item, catalog) if item.kind == "image" else (item.estimate_usd(), None)
         items.append({"index": item.index, "line": item.line, "key": item.key, "kind": item.kind,
                       "prompt": item.prompt, "model": item.plan.model_id, "count": item.count,
                       "estimate_usd": standard, "batch_usd": batch_usd,
                       "done": item in selection.done})
     batch_total = [i["batch_usd"] for i in items if i["kind"] == "image" and not i["done"]]
     batch_usd = round(sum(batch_total), 6) if batch_total and None not in batch_total else None
-    headline = batch_usd if via_batch else cost["standard_usd"]
+    headline = batch_usd if via != "online" else cost["standard_usd"]
     return {"items": items, "pending": len(selection.pending), "skipped_done": len(selection.done),
-            "via": "batch-api" if via_batch else "online",
+            "via": via,
             "cost": {"estimate_usd": headline, "max_usd": cost["max_usd"], "actual_usd": None,
                      "priced": cost["priced"] and headline is not None, "as_of": cost["as_of"],
                      "source": cost["source"], "standard_usd": cost["standard_usd"], "batch_usd": batch_usd},
@@ -226,11 +242,11 @@ def _dry_run_doc(plan: batch.BatchPlan, selection: batch.Selection, request: Bat
                  cost: dict[str, Any], repeat: Repeat) -> dict[str, Any]:
     doc: dict[str, Any] = {"dry_run": True, "via": request.via, "pending": len(selection.pending),
                            "skipped_done": len(selection.done), "results_file": str(plan.results_path),
-                           "cost": _cost_doc(cost, request.via == "batch-api", None, 0.0)}
+                           "cost": _cost_doc(cost, request.via != "online", None, 0.0)}
     if repeat.items:
         doc["retry_unknown"] = {"items": repeat.items, "max_usd": repeat.usd}
-    if request.via == "batch-api":
-        doc["requests"] = [describe_requests([_preview_create(items)],
+    if request.via != "online":
+        doc["requests"] = [describe_requests([_preview_create(items, request.via)],
                                              placeholder_headers(items[0].plan.choice.credential))[0]
                            for items in _groups(selection.pending)]
         return doc
@@ -246,9 +262,11 @@ def _requests_of(item: batch.BatchItem) -> list[HttpRequest]:
     return [plan.create] if plan.create is not None else []          # type: ignore[union-attr]
 
 
-def _preview_create(items: list[batch.BatchItem]) -> HttpRequest:
+def _preview_create(items: list[batch.BatchItem], via: str) -> HttpRequest:
+    if via == "vertex-batch":
+        return vertex_batch.preview_create(items)
     plan = items[0].plan
-    entries = [e for item in items for e in batch_api.request_entries(item)]
+    entries = [e for item in items for e in request_entries(item)]
     url = model_method_url(plan.choice, plan.settings, plan.wire_id, "batchGenerateContent", None)
     return HttpRequest("POST", url, json=batch_wire.inline_body("<job id>", entries), billable=True)
 
@@ -284,11 +302,10 @@ def _run(request: BatchRequest, ctx: Context, plan: batch.BatchPlan, selection: 
         _report_pace(run.limiter, ctx, bool(online))
         job_ids += [o.job_id for o in fresh if o.job_id and o.job_id not in job_ids]
         outcomes += fresh
-    if request.via == "batch-api" and selection.pending:
+    if request.via != "online" and selection.pending:
         for items in _groups(selection.pending):
             try:
-                record = batch_api.submit(items, catalog, store=store, ledger=ledger, results=results,
-                                          transport=transport, console=ctx.console, options=_submit_options(request))
+                record = _submit(request, items, catalog, store, ledger, results, transport, ctx)
             except errors.MediagenError as exc:       # recorded (never resent); the other groups still go
                 job_id = (exc.details or {}).get("job_id") if isinstance(exc.details, dict) else None
                 job_ids += [job_id] if job_id else []
@@ -314,6 +331,16 @@ def _limiter(request: BatchRequest, ctx: Context) -> AdaptiveLimiter:
     return AdaptiveLimiter(request.concurrency, request.rate, notify=ctx.console.info)
 
 
+def _submit(request: BatchRequest, items: list[batch.BatchItem], catalog: Any, store: Any, ledger: Any,
+            results: batch.ResultsFile, transport: Any, ctx: Context) -> BatchJob:
+    """Record and create one offline job (Gemini Batch API or Vertex batch prediction) for ``items``."""
+    if request.via == "vertex-batch":
+        return vertex_batch.submit(items, catalog, store=store, ledger=ledger, results=results, transport=transport,
+                                   console=ctx.console, source=Path(request.input).name)
+    return batch_api.submit(items, catalog, store=store, ledger=ledger, results=results, transport=transport,
+                            console=ctx.console, options=_submit_options(request))
+
+
 def _submit_options(request: BatchRequest) -> batch_api.SubmitOptions:
     chunk = request.upload_chunk_bytes or batch_api.files_api.CHUNK_BYTES
     limit = int(request.inline_limit_mb * 1024 * 1024)
@@ -323,13 +350,17 @@ def _submit_options(request: BatchRequest) -> batch_api.SubmitOptions:
 
 def _batch_outcomes(job_id: str, items: list[batch.BatchItem], request: BatchRequest, ctx: Context, store: Any,
                     settings: Settings, transport: Any, ledger: Any) -> list[batch.ItemOutcome]:
-    """Wait for a Batch API job and read each item's state back from its record."""
+    """Wait for an offline job (resuming its create if it was never sent) and read each item's state back."""
     if not request.wait:
         return [batch.ItemOutcome(i, "running", job_id=job_id) for i in items]
     timeout = request.wait_timeout if request.wait_timeout is not None else batch_api.DEFAULT_WAIT_TIMEOUT_S
     error: dict[str, Any] | None = None
     try:
-        batch_api.wait(job_id, store, settings, transport, ctx.console, timeout_s=timeout, ledger=ledger)
+        if store.get(job_id).kind == vertex_batch.RECORD_KIND:
+            vertex_batch.wait(job_id, store, settings, transport, ctx.console, timeout_s=timeout, ledger=ledger,
+                              items=items)
+        else:
+            batch_api.wait(job_id, store, settings, transport, ctx.console, timeout_s=timeout, ledger=ledger)
     except errors.StillRunning:
         return [batch.ItemOutcome(i, "running", job_id=job_id) for i in items]
     except errors.MediagenError as exc:
@@ -354,7 +385,7 @@ def _finish(plan: batch.BatchPlan, request: BatchRequest, outcomes: list[batch.I
     first = plan.items[0].plan
     document = {"via": request.via, "input": str(plan.source.path), "output_dir": str(plan.output_dir),
                 "results_file": str(plan.results_path), "items": [o.describe() for o in outcomes],
-                "counts": batch.counts(outcomes), "cost": _cost_doc(cost, request.via == "batch-api", actual, previous),
+                "counts": batch.counts(outcomes), "cost": _cost_doc(cost, request.via != "online", actual, previous),
                 "job_ids": job_ids, "backend": first.choice.describe(),
                 "models": sorted({o.item.plan.model_id for o in outcomes})}
     error = batch.run_error(document, outcomes)

@@ -15,8 +15,9 @@ from mediagen.app.runtime import make_transport
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.resources import script_command
-from mediagen.ops import batch_api
-from mediagen.ops.jobstore import ABANDONED, TERMINAL_STATES, BatchJob, JobRecord, JobStore, store_for
+from mediagen.ops import batch_api, vertex_batch
+from mediagen.ops.jobstore import (ABANDONED, TERMINAL_STATES, BatchJob, JobRecord, JobStore, VertexBatchJob,
+                                  store_for)
 from mediagen.ops.ledger import ledger_for
 from mediagen.ops.lro import resume_choice
 from mediagen.ops.providers import provider_for
@@ -35,10 +36,11 @@ def job_command(query: JobQuery, ctx: Context) -> Outcome:
     if query.action == "list":
         return list_jobs(query, store, ctx)
     record = _record(query, store)
-    if isinstance(record, BatchJob):        # Gemini Batch API image jobs (batch_gen.py)
+    if isinstance(record, BatchJob):        # Gemini Batch API and Vertex batch prediction image jobs (batch_gen.py)
+        command = vertex_batch.job_command if isinstance(record, VertexBatchJob) else batch_api.job_command
         transport = make_transport(settings, ctx.console)
-        return Outcome(batch_api.job_command(query.action, record, store, settings, transport, ctx.console,
-                                             wait_timeout=query.wait_timeout, ledger=ledger_for(settings)))
+        return Outcome(command(query.action, record, store, settings, transport, ctx.console,   # type: ignore[arg-type]
+                               wait_timeout=query.wait_timeout, ledger=ledger_for(settings)))
     if query.action == "cancel":
         return cancel(record, store, settings, ctx)
     if record.state in TERMINAL_STATES:

@@ -23,7 +23,7 @@ VIDEO_MODES = ("text_to_video", "image_to_video", "first_last_frame", "reference
 JOB_ACTIONS = ("list", "status", "wait", "download", "cancel")
 ESTIMATE_KINDS = ("image", "video", "shotlist", "batch")
 BATCH_KINDS = ("image", "video")
-BATCH_VIA = ("online", "batch-api")
+BATCH_VIA = ("online", "batch-api", "vertex-batch")
 BATCH_INPUT_MODES = ("auto", "inline", "file")
 MAX_WAIT_SECONDS = 50.0
 DEFAULT_WAIT_SECONDS = 45.0
@@ -214,8 +214,8 @@ class EstimateRequest(Where):
     image: ImageRequest | None = None
     video: VideoRequest | None = None
     file: str | None = arg("The shot list (YAML) or batch file (txt, CSV, JSONL or YAML) to price.", setting=None)
-    via: str = arg("batch: online prices, or batch-api for the Batch API discount.", "online", choices=BATCH_VIA,
-                   setting=None)
+    via: str = arg("batch: online prices, or batch-api / vertex-batch for the batch discount.", "online",
+                   choices=BATCH_VIA, setting=None)
 
 
 # -- multi-item runs -------------------------------------------------------------------------------
@@ -253,8 +253,9 @@ class BatchRequest(Spending):
     duration: int | None = arg("Video seconds.", setting=None, item=True)
     resolution: str | None = arg("Video resolution (720p, 1080p, 4k).", setting=None, item=True)
     output: str | None = arg("Output folder (default ./generated_batch/<input name>/).", setting=None)
-    via: str = arg("online (default): parallel requests now; batch-api: one Gemini Batch API job (50% off).",
-                   "online", choices=BATCH_VIA, setting=None)
+    via: str = arg("online (default): parallel requests now; batch-api: one Gemini Batch API job (50% off); "
+                   "vertex-batch: one Vertex batch prediction job (50% off; needs gcs_bucket, runs in "
+                   "batch_location).", "online", choices=BATCH_VIA, setting=None)
     concurrency: int | None = arg("Parallel requests online (default: auto, sized from the measured latency and "
                                   "the rate the API allows, at most 256); 429s lower the pace.",
                                   minimum=1, setting=None)

@@ -1,4 +1,4 @@
-"""batch_gen.py: many images (or videos) from one input file, online or through the Gemini Batch API."""
+"""batch_gen.py: many images (or videos) from one input file, online or as one batch job (Gemini API or Vertex)."""
 from __future__ import annotations
 
 import argparse
@@ -24,7 +24,9 @@ command again skips finished items and resumes recorded jobs (never re-creating 
 Items whose create may have been billed without a result (a timeout, a 5xx, a broken
 reply) are "unknown": they are resent only with --retry-unknown --approve.
 --via batch-api sends Gemini image items as one Gemini Batch API job (50% cheaper,
-minutes to hours); jobs.py list/status/wait/cancel handle it too. Examples:
+minutes to hours); --via vertex-batch sends them as one Vertex batch prediction job
+(50% cheaper; JSONL in and out of the gcs_bucket setting, in the batch_location region,
+default us-central1). jobs.py list/status/wait/cancel handle both. Examples:
   batch_gen.py prompts.txt --aspect-ratio 16:9 --approve
   batch_gen.py shots.yaml --estimate-cost
   batch_gen.py catalog.csv --via batch-api --approve --max-cost 5"""

@@ -64,6 +64,12 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "url_deadline_s": ("MEDIAGEN_URL_DEADLINE_S",),
     "polls_per_minute": ("MEDIAGEN_POLLS_PER_MINUTE",),
     "gallery_page_size": ("MEDIAGEN_GALLERY_PAGE_SIZE",),
+    # gs://BUCKET[/PREFIX] mediagen may write to: Vertex inputs over the inline limit, batch prediction files.
+    "gcs_bucket": ("MEDIAGEN_GCS_BUCKET",),
+    # Largest input (MB) sent inline; larger ones are uploaded once and referenced (default: the API's limit).
+    "inline_max_mb": ("MEDIAGEN_INLINE_MAX_MB",),
+    # The Vertex region of batch prediction jobs (Gemini 3 image models are global-only online).
+    "batch_location": ("MEDIAGEN_BATCH_LOCATION",),
 }
 
 # Variables the process reads by name rather than as settings (declared here too, so this module lists
@@ -120,7 +126,7 @@ URL_SETTINGS = ("gemini_base_url", "vertex_base_url", "gcs_base_url", "cliproxy_
 # Dollars and seconds: NaN would pass every comparison (a cap that caps nothing), and a negative or infinite
 # wait breaks the sleep that uses it.
 NUMBER_SETTINGS = ("max_cost", "poll_first_s", "poll_interval_s", "progress_interval_s", "url_deadline_s",
-                   "polls_per_minute", "gallery_page_size")
+                   "polls_per_minute", "gallery_page_size", "inline_max_mb")
 # Names that become part of a URL: a location is part of the Vertex host name ("evil.example#" would make the host
 # evil.example, and the token would go there), the others are path segments. Project ids may be domain-scoped.
 URL_PART_SETTINGS = {"location": re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*"),

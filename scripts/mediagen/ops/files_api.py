@@ -1,4 +1,4 @@
-"""The Gemini Files API: resumable uploads (used for Batch API input files) and file state.
+"""The Gemini Files API: resumable uploads (Batch API input files, inputs too large to send inline) and file state.
 
 The protocol's requests and replies are in ``mediagen.wire.files``; this module
 sends them. The bytes go in chunks (8 MiB, the SDK's size). A chunk that fails
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 from mediagen.config.settings import Settings
 from mediagen.core import errors
@@ -25,9 +25,16 @@ def upload_file(path: Path, *, mime_type: str, display_name: str, settings: Sett
                 auth: Any, chunk_bytes: int = CHUNK_BYTES) -> dict[str, Any]:
     """Upload ``path`` and return the file resource (``name`` is ``files/ID``)."""
     path = Path(path)
-    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        return upload_stream(handle, path.stat().st_size, mime_type=mime_type, display_name=display_name,
+                             settings=settings, transport=transport, auth=auth, chunk_bytes=chunk_bytes)
+
+
+def upload_stream(handle: BinaryIO, size: int, *, mime_type: str, display_name: str, settings: Settings,
+                  transport: Transport, auth: Any, chunk_bytes: int = CHUNK_BYTES) -> dict[str, Any]:
+    """Upload ``size`` bytes read from a seekable ``handle`` (chunk by chunk) and return the file resource."""
     session = _start(size, mime_type, display_name, settings, transport, auth)
-    resource = _send_chunks(path, size, session, transport, auth, max(1, int(chunk_bytes)))
+    resource = _send_chunks(handle, size, session, transport, auth, max(1, int(chunk_bytes)))
     if not resource.get("name"):
         raise errors.ServerError("the Files API upload finished without a file name",
                                  "Retry the run; nothing was billed.")
@@ -45,25 +52,24 @@ def _start(size: int, mime_type: str, display_name: str, settings: Settings, tra
     return session
 
 
-def _send_chunks(path: Path, size: int, session: str, transport: Transport, auth: Any,
+def _send_chunks(handle: BinaryIO, size: int, session: str, transport: Transport, auth: Any,
                  chunk_bytes: int) -> dict[str, Any]:
     offset, resumes = 0, 0
-    with open(path, "rb") as handle:
-        while True:
-            handle.seek(offset)
-            chunk = handle.read(chunk_bytes)
-            last = offset + len(chunk) >= size
-            try:
-                response = transport.send(files_wire.chunk_request(session, offset, chunk, last), auth)
-            except (errors.ServerError, errors.NetworkError, errors.RequestTimeout, errors.ClientError) as exc:
-                if isinstance(exc, errors.AuthError) or resumes >= MAX_RESUMES:
-                    raise
-                resumes += 1
-                offset = _received(session, transport, auth, exc)
-                continue
-            offset += len(chunk)
-            if last:
-                return _final_resource(response)
+    while True:
+        handle.seek(offset)
+        chunk = handle.read(chunk_bytes)
+        last = offset + len(chunk) >= size
+        try:
+            response = transport.send(files_wire.chunk_request(session, offset, chunk, last), auth)
+        except (errors.ServerError, errors.NetworkError, errors.RequestTimeout, errors.ClientError) as exc:
+            if isinstance(exc, errors.AuthError) or resumes >= MAX_RESUMES:
+                raise
+            resumes += 1
+            offset = _received(session, transport, auth, exc)
+            continue
+        offset += len(chunk)
+        if last:
+            return _final_resource(response)
 
 
 def _received(session: str, transport: Transport, auth: Any, cause: errors.MediagenError) -> int:

@@ -27,6 +27,7 @@ from mediagen.ops.inputs import load_image
 from mediagen.wire.common import MediaInput
 from mediagen.core.files import describe_os_error
 from mediagen.ops.ledger import Ledger, describe_cost, ledger_for
+from mediagen.ops import uploads
 from mediagen.ops.lro import may_have_started
 from mediagen.ops.output import OutputPlan, Sidecar, extension_for, release, write_sidecar
 from mediagen.ops.payloads import write_payload
@@ -45,9 +46,9 @@ DEFAULT_OUTPUT_DIR = "generated_images"
 DEFAULT_CONCURRENCY = 4
 IMAGEN_MAX_PER_CALL = 4
 MAX_COUNT = 64                      # beyond this, batch_gen.py is the right tool
-# Largest inline image each backend accepts (Vertex: 7 MB per image; the Gemini API allows 100 MB per
-# request, kept lower here so several inputs still fit).
-INLINE_LIMITS = {"vertex": 7 * 1024 * 1024, "gemini-api": 20 * 1024 * 1024, "cliproxy": 20 * 1024 * 1024}
+# Inputs the proxy cannot take inline are downscaled to fit; the Gemini API and Vertex upload them instead
+# (ops.uploads: the Files API, or the gcs_bucket).
+DOWNSCALE_ABOVE = {"cliproxy": 20 * 1024 * 1024}
 PARAM_KEYS = ("model", "aspect_ratio", "image_size", "count", "negative_prompt", "seed", "person_generation",
               "output_mime", "thinking_level", "output", "output_dir", "location", "concurrency")
 REPLY_SHAPES = {"predict": replies.IMAGEN_PREDICT, "chat-completions": replies.CHAT_COMPLETIONS,
@@ -122,12 +123,13 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     plan = ImagePlan(prompt, settings, choice, model_id, resolution.wire_id, surface, location, request, [],
                      estimate, per_call=per_call)
     if load_inputs:
-        limit = INLINE_LIMITS[choice.backend]
+        limit = DOWNSCALE_ABOVE.get(choice.backend)
         plan.inputs = [load_image(s, transport=transport, allow_gcs=choice.backend == "vertex", max_bytes=limit)
                        for s in sources]
         for item in plan.inputs:
             for note in item.notes:
                 console.info(f"input {item.source}: {note}")
+        uploads.plan_uploads(plan.inputs, choice.backend, settings)
     _build_requests(plan)
     return plan
 
@@ -225,6 +227,12 @@ def _build_requests(plan: ImagePlan) -> None:
     plan.images_per_call = calls
 
 
+def stage_inputs(plan: ImagePlan, transport: Transport, console: Console) -> None:
+    """Upload the inputs that go by reference (once, see ``ops.uploads``) and build the requests around them."""
+    if uploads.stage(plan.inputs, plan.choice, plan.settings, transport, console):
+        _build_requests(plan)
+
+
 def _chunks(total: int, size: int) -> list[int]:
     return [min(size, total - i) for i in range(0, total, size)]
 
@@ -284,6 +292,7 @@ def run_images(plan: ImagePlan, transport_factory: Callable[[], Transport], cons
     plan.output = OutputPlan(output_target or settings.get("output"), settings["output_dir"], plan.prompt, "image")
     ledger = ledger_for(settings)
     check_before_paying(output=plan.output.folder, ledger=ledger.path)
+    stage_inputs(plan, transport_factory(), console)
     run_id = uuid.uuid4().hex[:12]
     console.info(f"estimated cost: {describe_cost(plan.estimate)}")
     ledger.append({"run_id": run_id, "command": "image_gen", "status": "submitted", "model": plan.model_id,

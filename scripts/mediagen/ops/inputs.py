@@ -4,7 +4,8 @@ The type always comes from the bytes, never the file name: a ``.png`` that is
 really a GIF is treated as a GIF. Formats the APIs do not accept are converted
 where that loses nothing important (GIF -> first frame as PNG) and refused
 otherwise, before any request is sent. Oversized images are downscaled (with a
-note) to fit the backend's inline limit.
+note) to fit the proxy's inline limit; a large local image in an accepted format
+is kept as its path and read again when it is sent (memory stays flat).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from mediagen.core import errors
 from mediagen.core.redaction import redact_text
-from mediagen.wire.common import MediaInput
+from mediagen.wire.common import STREAM_INLINE_ABOVE, MediaInput
 from mediagen.transport.http import ResponseTooLarge, Transport
 
 URL_TIMEOUT_S = 60.0            # the longest wait for the next bytes
@@ -77,6 +78,10 @@ def load_image(source: str, *, transport: Transport | None = None, allow_gcs: bo
             raise errors.UsageError(f"{source}: gs:// inputs work only on Vertex",
                                     "Download the file and pass a local path, or use --backend vertex.")
         return MediaInput(source, _mime_from_name(source), gcs_uri=source)
+    if max_bytes is None:
+        large = _large_local_image(source)
+        if large is not None:
+            return large
     data, origin = read_source(source, transport=transport)
     mime = sniff_mime(data)
     item = MediaInput(origin, mime or "application/octet-stream", data,
@@ -91,6 +96,24 @@ def load_image(source: str, *, transport: Transport | None = None, allow_gcs: bo
     if max_bytes and item.data is not None and len(item.data) > max_bytes:
         _downscale(item, max_bytes)
     return item
+
+
+def _large_local_image(source: str) -> MediaInput | None:
+    """A local image above the streaming size, in a format the APIs take as it is: kept as its path (hashed in
+    chunks) and read again when it is sent, so its bytes never sit in memory. None for anything else."""
+    path = Path(source).expanduser()
+    if source.startswith(("data:", "http://", "https://")) or not path.is_file() \
+            or path.stat().st_size <= STREAM_INLINE_ABOVE:
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        head = handle.read(32)
+        if sniff_mime(head) not in API_IMAGE_TYPES:
+            return None            # converted or refused by the ordinary path
+        digest.update(head)
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return MediaInput(str(path), sniff_mime(head) or "", None, original_sha256=digest.hexdigest(), path=path)
 
 
 def load_video(source: str, *, transport: Transport | None = None, allow_gcs: bool = False) -> MediaInput:

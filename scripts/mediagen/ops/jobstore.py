@@ -8,8 +8,9 @@ lock, so several processes (a killed script's successor, ``jobs.py``, the MCP
 server) can share the store.
 
 Records are typed: ``VideoJob`` (kind ``video``: Veo operations and Omni
-interactions) and ``BatchJob`` (kind ``image-batch``: Gemini Batch API jobs),
-both ``JobRecord``s, written with ``"schema": 1`` (see ``mediagen.ops.records``).
+interactions), ``BatchJob`` (kind ``image-batch``: Gemini Batch API jobs) and
+``VertexBatchJob`` (kind ``vertex-batch``: Vertex batch prediction jobs), all
+``JobRecord``s, written with ``"schema": 1`` (see ``mediagen.ops.records``).
 Creations and state changes also go to the store's index (``ops/jobindex.py``),
 so ``list`` reads one page of records, not all of them.
 """
@@ -104,7 +105,18 @@ class BatchJob(JobRecord):
     create_sent: str | None = None
 
 
-JOB_KINDS: dict[str, type[JobRecord]] = {"video": VideoJob, "image-batch": BatchJob}
+@dataclass(kw_only=True)
+class VertexBatchJob(BatchJob):
+    """A Vertex batch prediction job of image items: its region, JSONL input and output folder in Cloud Storage."""
+
+    kind: str = "vertex-batch"
+    location: str | None = None
+    input_uri: str | None = None            # the uploaded JSONL (set once the upload finished)
+    output_prefix: str | None = None
+    output_dir: str | None = None           # the folder the job wrote its predictions*.jsonl into
+
+
+JOB_KINDS: dict[str, type[JobRecord]] = {"video": VideoJob, "image-batch": BatchJob, "vertex-batch": VertexBatchJob}
 J = TypeVar("J", bound=JobRecord)
 
 

@@ -20,14 +20,14 @@ from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
 from mediagen.core.resources import script_command
-from mediagen.ops import downloads, lro
+from mediagen.ops import downloads, lro, uploads
 from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, VideoJob, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger, describe_cost
 from mediagen.ops.output import OutputPlan, Sidecar, write_sidecar
 from mediagen.ops.preflight import check_before_paying
 from mediagen.ops.providers import OmniProvider, PollResult, describe_operation_error, provider_for
 from mediagen.ops.rescue import paid_not_saved
-from mediagen.ops.videos import PARAM_KEYS, VideoPlan
+from mediagen.ops.videos import PARAM_KEYS, VideoPlan, build_create
 from mediagen.transport.http import Transport
 from mediagen.wire import interactions as omni_wire
 from mediagen.wire import replies
@@ -54,6 +54,8 @@ def submit(plan: VideoPlan, store: JobStore, ledger: Ledger, transport: Transpor
                         "video")
     job_id = job_id or new_job_id()
     check_before_paying(output=output.folder, store=store.folder, ledger=ledger.path)
+    if uploads.stage(plan.inputs.images(), plan.choice, plan.settings, transport, console):
+        plan.create = build_create(plan)          # large images uploaded to the gcs_bucket: sent as gs:// URIs
     store.create(_record(plan, job_id, output))
     _ledger(ledger, job_id, plan, "submitted")
     console.info(f"job {job_id}: sending the create request ({plan.mode}, {plan.model_id}); "

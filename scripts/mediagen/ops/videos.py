@@ -23,7 +23,7 @@ from mediagen.config.credentials import BackendChoice, choose_backend
 from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
-from mediagen.ops import frames
+from mediagen.ops import frames, uploads
 from mediagen.ops.inputs import load_image, load_video
 from mediagen.wire.common import MediaInput
 from mediagen.ops.output import Sidecar, load_sidecar
@@ -55,6 +55,11 @@ class VideoInputs:
     video: MediaInput | None = None            # clip to edit, or (Vertex/Omni) to extend
     mask: MediaInput | None = None
     source: dict[str, Any] | None = None       # what is being extended, for the sidecar
+
+    def images(self) -> list[MediaInput]:
+        """The image inputs (frames, references, mask): the ones that can go by ``gs://`` reference."""
+        found = [self.image, self.last_frame, *[image for image, _ in self.references], self.mask]
+        return [item for item in found if item is not None]
 
     def describe(self) -> list[dict[str, Any]]:
         items = []
@@ -140,6 +145,8 @@ def plan_video(prompt: str, base: Settings, catalog: Any, console: Console, *, p
                      capabilities=model.capabilities_for(choice.backend) if model else {})
     if load_inputs:
         plan.inputs = _load_inputs(plan, transport, console)
+        if choice.backend == "vertex" and isinstance(provider, VeoProvider) and settings.get("gcs_bucket"):
+            uploads.plan_uploads(plan.inputs.images(), "vertex", settings)     # Veo reads gs:// images too
     plan.request = normalized_request(plan)
     catalog.enforce(plan.request, console.warn)
     plan.estimate = catalog.estimate(plan.request)

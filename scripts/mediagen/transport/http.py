@@ -32,6 +32,7 @@ from mediagen.core import errors
 from mediagen.core.files import partial_path
 from mediagen.core.redaction import redact_headers, redact_text
 from mediagen.core.resources import script_command
+from mediagen.transport import bodies
 from mediagen.transport.http_errors import ErrorBody, error_for_status, parse_error_body
 from mediagen.transport.redirects import follow_redirects
 
@@ -80,8 +81,8 @@ class HttpRequest:
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
-    json: Any = None
-    data: bytes | None = None
+    json: Any = None                    # may hold ``bodies.Base64Of`` values: the body is then spooled
+    data: bytes | bodies.FileBody | None = None
     billable: bool = False
     read_timeout: float | None = None
     label: str = ""
@@ -94,7 +95,7 @@ class HttpRequest:
         if self.params:
             doc["params"] = {k: redact_text(str(v)) for k, v in self.params.items()}
         if self.json is not None:
-            doc["json"] = self.json
+            doc["json"] = bodies.preview(self.json)
         if self.data is not None:
             doc["data_bytes"] = len(self.data)
         return doc
@@ -178,12 +179,17 @@ class Transport:
     def send(self, request: HttpRequest, auth: Auth | None = None, *,
              stream: bool = False) -> requests.Response:
         """Send with the retry policy; return a 2xx response or raise an ``ApiError``."""
+        with bodies.prepared(request.json, request.data) as payload:
+            return self._send(request, payload, auth, stream)
+
+    def _send(self, request: HttpRequest, payload: bodies.Payload, auth: Auth | None,
+              stream: bool) -> requests.Response:
         refreshed = False
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self._attempt(request, auth, stream)
+                response = self._attempt(request, payload, auth, stream)
             except _Retryable as exc:
                 self._wait_or_raise(request, attempt, None, exc.error, exc.reason)
                 continue
@@ -322,17 +328,19 @@ class Transport:
 
     # -- internals -------------------------------------------------------
 
-    def _attempt(self, request: HttpRequest, auth: Auth | None, stream: bool) -> requests.Response:
-        headers = {**(auth.headers() if auth else {}), **request.headers}
+    def _attempt(self, request: HttpRequest, payload: bodies.Payload, auth: Auth | None,
+                 stream: bool) -> requests.Response:
+        headers = {**(auth.headers() if auth else {}), **payload.headers, **request.headers}
         read_timeout = request.read_timeout or (READ_TIMEOUT_S if request.billable else POLL_READ_TIMEOUT_S)
         timeout = (self.connect_timeout_s, read_timeout)
+        payload.rewind()
         try:
             response = self.session.request(request.method, request.url, headers=headers,
-                                            params=dict(request.params) or None, json=request.json,
-                                            data=request.data, stream=stream, timeout=timeout,
+                                            params=dict(request.params) or None, json=payload.json,
+                                            data=payload.data, stream=stream, timeout=timeout,
                                             allow_redirects=False)
-            return follow_redirects(self.session, response, request, headers, stream=stream, timeout=timeout,
-                                    allowed=self.credential_hosts)
+            return follow_redirects(self.session, response, replace(request, json=payload.json, data=payload.data),
+                                    headers, stream=stream, timeout=timeout, allowed=self.credential_hosts)
         except requests.ConnectTimeout as exc:
             raise _Retryable(errors.NetworkError(_net_message(request, exc), _NET_HINT, details=dict(NEVER_SENT)),
                              "connect timeout") from exc

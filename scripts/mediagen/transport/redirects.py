@@ -41,12 +41,19 @@ def follow_redirects(session: requests.Session, response: requests.Response, req
         if origin(target) != start and not may_carry_credentials(target, allowed):
             headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
         response = session.request(method, target, headers=headers, json=request.json if keep_body else None,
-                                   data=request.data if keep_body else None, stream=stream, timeout=timeout,
-                                   allow_redirects=False)
+                                   data=_rewound(request.data) if keep_body else None, stream=stream,
+                                   timeout=timeout, allow_redirects=False)
     response.close()
     raise errors.NetworkError(f"{request.label or request.method}: more than {MAX_REDIRECTS} redirects",
                               "Check the base URL settings (see --show-defaults).", method=request.method,
                               url=redact_text(request.url))
+
+
+def _rewound(data: Any) -> Any:
+    """A body to send again: a file (a spooled body) goes back to its first byte."""
+    if hasattr(data, "seek"):
+        data.seek(0)
+    return data
 
 
 def may_carry_credentials(url: str, allowed: frozenset[str]) -> bool:

@@ -13,9 +13,10 @@ or ``responsesFile`` (``files/ID``, JSONL lines ``{"key", "response"|"error"}``)
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
+
+from mediagen.transport import bodies
 
 STATE_PREFIXES = ("BATCH_STATE_", "JOB_STATE_")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED", "PARTIALLY_SUCCEEDED"})
@@ -75,15 +76,15 @@ def file_body(display_name: str, file_name: str) -> dict[str, Any]:
     return {"batch": {"displayName": display_name, "inputConfig": {"fileName": file_name}}}
 
 
-def jsonl_line(key: str, request: dict[str, Any]) -> str:
-    """One line of the JSONL input file (newline included)."""
-    return json.dumps({"key": key, "request": request}, ensure_ascii=False, separators=(",", ":")) + "\n"
+def write_jsonl_line(out: IO[bytes], key: str, request: dict[str, Any]) -> None:
+    """Write one line of the JSONL input file (large inputs' base64 written in chunks, see ``transport.bodies``)."""
+    bodies.write_json({"key": key, "request": request}, out)
+    out.write(b"\n")
 
 
 def inline_size(entries: list[tuple[str, dict[str, Any]]]) -> int:
     """Bytes of the inline create body, to decide between inline requests and a file."""
-    body = inline_body("x" * 40, entries)
-    return len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return bodies.json_size(inline_body("x" * 40, entries))
 
 
 def parse_batch(doc: dict[str, Any]) -> BatchState:

@@ -90,6 +90,11 @@ def gcs_object_url(base_url: str, bucket: str, name: str) -> str:
     return f"{base_url.rstrip('/')}/storage/v1/b/{quote(bucket, safe='')}/o/{quote(name, safe='')}"
 
 
+def gcs_list_url(base_url: str, bucket: str) -> str:
+    """GCS JSON API URL listing a bucket's objects (add ``prefix``)."""
+    return f"{base_url.rstrip('/')}/storage/v1/b/{quote(bucket, safe='')}/o"
+
+
 def gcs_upload_url(base_url: str, bucket: str) -> str:
     """GCS JSON API media-upload URL for a bucket."""
     return f"{base_url.rstrip('/')}/upload/storage/v1/b/{quote(bucket, safe='')}/o"

@@ -1,9 +1,10 @@
 """``generateContent`` for Gemini image models (Gemini API and Vertex share the shape).
 
 Request: ``contents[0].parts`` = the prompt text, then each input image as
-``inlineData`` (or ``fileData`` for ``gs://`` on Vertex); ``generationConfig``
-with ``responseModalities`` and ``imageConfig`` (``imageSize`` keeps its upper-case
-K; Vertex-only fields are added only for Vertex). Response: every non-thought
+``inlineData`` (or ``fileData`` for ``gs://`` and for inputs uploaded to the
+Files API or a bucket); ``generationConfig`` with ``responseModalities`` and
+``imageConfig`` (``imageSize`` keeps its upper-case K; Vertex-only fields are
+added only for Vertex). Response: every non-thought
 part with ``inlineData`` is an image; an empty result is explained by
 ``finishReason`` or ``promptFeedback.blockReason``.
 """
@@ -23,11 +24,7 @@ def build_request(prompt: str, images: Iterable[MediaInput], *, backend: str, as
                   seed: int | None = None) -> dict[str, Any]:
     """The JSON body of a ``generateContent`` image request."""
     parts: list[dict[str, Any]] = [{"text": prompt}]
-    for image in images:
-        if image.gcs_uri:
-            parts.append({"fileData": {"mimeType": image.mime_type, "fileUri": image.gcs_uri}})
-        else:
-            parts.append({"inlineData": {"mimeType": image.mime_type, "data": image.b64}})
+    parts += [image_part(image) for image in images]
     image_config: dict[str, Any] = {}
     if aspect_ratio:
         image_config["aspectRatio"] = aspect_ratio
@@ -47,6 +44,17 @@ def build_request(prompt: str, images: Iterable[MediaInput], *, backend: str, as
     if seed is not None:
         config["seed"] = seed
     return {"contents": [{"role": "user", "parts": parts}], "generationConfig": config}
+
+
+def image_part(image: MediaInput) -> dict[str, Any]:
+    """An input image as a part: ``fileData`` for a ``gs://`` or uploaded copy, else ``inlineData``.
+
+    A large input's base64 is written only as the request body is (``MediaInput.inline_data``).
+    """
+    uri = image.gcs_uri or image.file_uri
+    if uri:
+        return {"fileData": {"mimeType": image.mime_type, "fileUri": uri}}
+    return {"inlineData": {"mimeType": image.mime_type, "data": image.inline_data()}}
 
 
 def parse_response(doc: dict[str, Any]) -> GenerationOutcome:

@@ -26,7 +26,7 @@ def media_block(item: MediaInput, kind: str) -> dict[str, Any]:
     """An ``image``/``video`` content block: inline base64, or a ``gs://`` URI on Vertex."""
     if item.gcs_uri:
         return {"type": kind, "mime_type": item.mime_type, "uri": item.gcs_uri}
-    return {"type": kind, "mime_type": item.mime_type, "data": item.b64}
+    return {"type": kind, "mime_type": item.mime_type, "data": item.inline_data()}  # large: written in chunks
 
 
 def tagged_prompt(prompt: str, *, first_frame: bool, last_frame: bool, references: int,

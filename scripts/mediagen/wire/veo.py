@@ -31,10 +31,14 @@ class VideoSource:
 
 
 def image_object(image: MediaInput, backend: str) -> dict[str, Any]:
-    """An ``Image`` in the form each API accepts (gs:// only on Vertex)."""
-    if image.gcs_uri and backend == "vertex":
-        return {"gcsUri": image.gcs_uri, "mimeType": image.mime_type}
-    return {"bytesBase64Encoded": image.b64, "mimeType": image.mime_type}
+    """An ``Image`` in the form each API accepts (gs:// only on Vertex: a given one, or an uploaded copy).
+
+    A large input's base64 is written only as the request body is (``MediaInput.inline_data``).
+    """
+    uri = image.gcs_uri or image.file_uri
+    if uri and backend == "vertex":
+        return {"gcsUri": uri, "mimeType": image.mime_type}
+    return {"bytesBase64Encoded": image.inline_data(), "mimeType": image.mime_type}
 
 
 def video_object(video: VideoSource, backend: str) -> dict[str, Any]:
@@ -44,7 +48,7 @@ def video_object(video: VideoSource, backend: str) -> dict[str, Any]:
     if video.gcs_uri:
         return {"gcsUri": video.gcs_uri, "mimeType": "video/mp4"}
     assert video.local is not None
-    return {"bytesBase64Encoded": video.local.b64, "mimeType": video.local.mime_type}
+    return {"bytesBase64Encoded": video.local.inline_data(), "mimeType": video.local.mime_type}
 
 
 def build_request(prompt: str, *, backend: str, image: MediaInput | None = None,
