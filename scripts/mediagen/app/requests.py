@@ -82,6 +82,11 @@ class ImageRequest(Spending):
     image_size: str | None = arg("512, 1K, 2K or 4K where the model offers it.", catalog="image_sizes")
     image: tuple[str, ...] | None = arg("Input image: path, http(s) URL, gs:// (Vertex) or data: URI. Repeatable.",
                                         setting="images")
+    continue_from: str | None = arg(
+        "Continue the conversation that produced this saved image (found through its sidecar): the earlier "
+        "turns are re-sent verbatim, thought signatures included, so the model keeps their context; the "
+        "prompt says what to change. Continuing an earlier result branches. Gemini image models on the "
+        "Gemini API or Vertex only (command line: --continue).")
     count: int | None = arg("How many images (sent in parallel).", minimum=1)
     negative_prompt: str | None = arg("What to avoid (Imagen field; folded into the prompt otherwise).")
     seed: int | None = arg("Seed, where the backend accepts one.")
