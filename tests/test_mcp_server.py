@@ -42,7 +42,7 @@ SERVER = ROOT / "scripts" / "mcp_server.py"
 FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05"}
 TOOLS = {"generate_image", "start_video", "extend_video", "get_video", "list_jobs", "estimate_cost", "list_models",
          "check_setup", "cancel_job", "write_gallery", "start_storyboard", "get_storyboard", "start_batch",
-         "get_batch"}
+         "get_batch", "continue_image", "continue_video", "list_sessions", "show_session"}
 
 
 # -- harness ---------------------------------------------------------------------------------------

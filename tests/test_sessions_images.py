@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mediagen.cli.image_gen import main
-
+from mediagen.cli.sessions import main as sessions_main
 from tests.conftest import GEMINI_KEY
 from tests.fake_google import context as fake_context
 
@@ -49,7 +49,7 @@ def test_three_turns_and_a_branch_keep_context(run, fake, image_env) -> None:
     turn1 = first.doc["images"][0]
     assert turn1["session"]["turn"] == "1" and turn1["session"]["parent"] is None
 
-    second = generate(run, image_env, "make the sky stormier", "--continue", "fox.png", "-o", "fox2.png")
+    generate(run, image_env, "make the sky stormier", "--continue", "fox.png", "-o", "fox2.png")
     verdict = fake.context_log[-1]
     assert verdict["verdict"] == "kept" and verdict["turns"] == 2, verdict
     contents = sent_contents(fake)
@@ -73,7 +73,10 @@ def test_three_turns_and_a_branch_keep_context(run, fake, image_env) -> None:
     assert verdict["verdict"] == "kept" and verdict["turns"] == 3, verdict
     contents = sent_contents(fake)
     assert len(contents) == 5 and signatures(contents)[:2] == first_reply
-    assert not set(signatures(sent_contents_for(fake, -2))[2:]) & set(signatures(contents))
+    stored = json.loads((Path(image_env["XDG_STATE_HOME"]) / "mediagen" / "sessions" / f"{session['id']}.json")
+                        .read_text())
+    third_reply = signatures([next(t for t in stored["turns"] if t["turn"] == "3")["model_content"]])
+    assert len(third_reply) == 2 and not set(third_reply) & set(signatures(contents))
     assert branch.doc["images"][0]["session"] == {"id": session["id"], "turn": "4", "parent": "2"}
     assert branch.doc["continued"]["turn"] == "2" and branch.doc["continued"]["history_images"] == 2
 
@@ -82,11 +85,6 @@ def test_three_turns_and_a_branch_keep_context(run, fake, image_env) -> None:
     tree = listed.doc["session"]["turns"]
     assert [(t["turn"], t["parent"]) for t in tree] == [("1", None), ("2", "1"), ("3", "2"), ("4", "2")]
     assert "1 -> 2 -> 3" in listed.doc["chains"] and "1 -> 2 -> 4" in listed.doc["chains"]
-
-
-def sent_contents_for(fake, index):
-    calls = [r for r in fake.requests if r.path.endswith(":generateContent") and r.method == "POST"]
-    return calls[index].json["contents"]
 
 
 def test_the_branch_carries_none_of_the_later_turns(run, fake, fake_env) -> None:

@@ -21,6 +21,7 @@ BACKENDS = ("gemini-api", "vertex", "cliproxy")
 BACKEND_CHOICES = ("auto", *BACKENDS)
 VIDEO_MODES = ("text_to_video", "image_to_video", "first_last_frame", "reference_to_video", "extend", "edit")
 JOB_ACTIONS = ("list", "status", "wait", "download", "cancel")
+SESSION_ACTIONS = ("list", "show")
 ESTIMATE_KINDS = ("image", "video", "shotlist", "batch")
 BATCH_KINDS = ("image", "video")
 BATCH_VIA = ("online", "batch-api")
@@ -172,6 +173,17 @@ class JobQuery(Where):
         f"{DEFAULT_WAIT_SECONDS:.0f}), sending progress notifications; a job still running then is returned "
         "with state 'running' (call again). 0 polls once.", faces=MCP, minimum=0, maximum=MAX_WAIT_SECONDS,
         setting=None)
+
+
+@dataclass(frozen=True)
+class SessionQuery(Where):
+    """List conversation sessions, or show one as a tree of turns (``sessions.py``, MCP ``list_sessions`` and
+    ``show_session``)."""
+
+    action: str = arg("What to do: list the sessions, or show one.", "list", choices=SESSION_ACTIONS, setting=None)
+    session_id: str | None = arg("Session id, as listed by list_sessions (or in a result's session.id).",
+                                 setting=None)
+    limit: int = arg("list: at most this many sessions (default 20).", DEFAULT_JOB_LIMIT, minimum=1, setting=None)
 
 
 @dataclass(frozen=True)
