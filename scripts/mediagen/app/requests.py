@@ -131,6 +131,11 @@ class VideoRequest(Spending):
     reference_video: tuple[str, ...] | None = arg("Reference clip (Omni). Repeatable.", setting="reference_videos")
     extend_video: str | None = arg("Extend an earlier result (its sidecar supplies defaults), a gs:// URI, or a "
                                    "file.")
+    continue_from: str | None = arg(
+        "Continue the Gemini Omni conversation that produced this saved clip (previous_interaction_id; its "
+        "sidecar supplies the model and format): the prompt says what to change. No task is sent unless mode is "
+        "edit or extend. If Google no longer keeps the interaction, the clip itself is sent with an edit task (a "
+        "new paid create under the same max cost). Veo clips cannot be continued (command line: --continue).")
     video: str | None = arg("Clip to edit with --mask (Vertex).")
     mask: str | None = arg("Mask image for editing (Vertex).")
     mask_mode: str | None = arg("What the mask does when editing (Vertex): insert, remove, remove_static or "

@@ -274,3 +274,101 @@ def image_turn(plan: Any, index: int, outcome: Any, info: dict[str, Any]) -> tup
             "parameters": {k: plan.request.get(k) for k in ("aspect_ratio", "image_size") if plan.request.get(k)}}
     file = {"path": str(info["path"]), "sha256": info["sha256"], "mime_type": info["mime_type"]}
     return turn, file
+
+
+# -- videos (Gemini Omni) ----------------------------------------------------------------------------------
+
+VEO_HINT = ("Veo has no conversational edit. Instead: extend the clip (--extend-video {path}), edit it with a mask "
+            "(--video {path} --mask MASK, Vertex), or make it with Gemini Omni (--model gemini-omni-1.2-flash) so "
+            "its results can be continued.")
+CONFLICTS = ("extend_video", "image", "last_frame", "video", "mask", "remix", "references")
+
+
+def check_video_target(settings: Settings, provider: str, backend: str) -> None:
+    """Refuse (exit 2) a video continuation nothing can honour: a Veo clip, conflicting inputs, a changed file."""
+    target = str(settings["continue_from"])
+    given = [key for key in CONFLICTS if settings.get(key) and settings.source(key) == "cli"]
+    if given:
+        raise errors.UsageError(f"--continue cannot be combined with --{given[0].replace('_', '-')}",
+                                "The continued clip is the input; drop the other input (or drop --continue).")
+    if provider != "omni":
+        raise errors.UsageError(f"--continue {target}: the clip was made by Veo, which cannot continue a "
+                                "conversation", VEO_HINT.format(path=target))
+    path = Path(target).expanduser()
+    sidecar = load_sidecar(path) if path.is_file() else None
+    if sidecar is None:
+        raise errors.UsageError(f"--continue {target}: no mediagen sidecar says how this clip was made",
+                                f"Edit or extend it as an uploaded clip instead: --extend-video {target}.")
+    if sidecar.sha256 and _sha256(path) != sidecar.sha256:
+        raise errors.UsageError(
+            f"--continue {target}: the file changed since mediagen saved it (its SHA-256 differs), so it is not the "
+            "model's turn", f"Send it as an uploaded clip instead (a new conversation): --extend-video {target}.",
+            details={"file": str(path)})
+
+
+def continue_mode(settings: Settings) -> str:
+    """The mode of a video continuation: ``--mode edit|extend`` when given (sent as the task), else edit."""
+    forced = settings.get("mode")
+    if forced and forced not in ("edit", "extend"):
+        raise errors.ValidationError(f"--continue takes --mode edit or --mode extend, not {forced}",
+                                     "Drop --mode (the prompt says what to change), or use edit or extend.")
+    return forced or "edit"
+
+
+def check_edit_source(caps: dict[str, Any], model_id: str, target: str, seconds: float | None,
+                      gone: str | None) -> None:
+    """Refuse (exit 2, before sending) a fallback whose clip is outside the model's edit-source limits."""
+    limits = caps.get("edit_source_seconds") or {}
+    low, high = limits.get("min"), limits.get("max")
+    if seconds is None or (low is None or seconds >= low) and (high is None or seconds <= high):
+        return
+    uncertain = " (an UNCERTAIN limit from third parties)" if limits.get("uncertain") else ""
+    raise errors.ValidationError(
+        f"the stored interaction {gone} behind {target} is gone, and the clip ({seconds:.1f} s) cannot be sent "
+        f"instead: {model_id} edits uploaded clips of {low}-{high} s{uncertain}",
+        "Nothing was sent or billed. Trim the clip to fit and pass it with --extend-video, or generate a new clip.",
+        details={"seconds": seconds, "limits": {"min": low, "max": high}})
+
+
+def video_session(plan: Any) -> dict[str, Any]:
+    """The session a video result joins: the continued (or extended) clip's, under its turn; else a new one."""
+    target = plan.settings.get("continue_from") or plan.settings.get("extend_video")
+    sidecar = (plan.extend_source or {}).get("sidecar") if target else None
+    ref = (getattr(sidecar, "session", None) or {}) if sidecar is not None else {}
+    body = plan.create.json if plan.create is not None else None
+    return {"id": ref.get("id"), "parent": ref.get("turn"), "user_content": _without_media(body)}
+
+
+def _without_media(value: Any) -> Any:
+    """A request body as sent, long media strings replaced by their hash (kept for the record, not re-sent)."""
+    if isinstance(value, dict):
+        return {k: _without_media(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_media(v) for v in value]
+    if isinstance(value, str) and len(value) > 256:
+        return f"sha256:{hashlib.sha256(value.encode('ascii', 'replace')).hexdigest()} ({len(value)} characters)"
+    return value
+
+
+def record_video_turn(record: Any, videos: list[dict[str, Any]], actual: float | None, settings: Settings,
+                      console: Console) -> dict[str, Any] | None:
+    """Record a finished video job as a turn (None for jobs that join no session, e.g. storyboard shots)."""
+    session = getattr(record, "session", None)
+    if not isinstance(session, dict):
+        return None
+    turn = {"parent": session.get("parent"), "prompt": record.prompt, "mode": record.mode,
+            "provider": record.provider, "job_id": record.job_id, "user_content": session.get("user_content"),
+            "interaction_id": record.handle if record.provider == "omni" else None, "usage": record.usage,
+            "cost": {"estimate_usd": record.estimate.get("estimate_usd"), "actual_usd": actual},
+            "files": [{"path": v["path"], "sha256": v.get("sha256"), "mime_type": v.get("mime_type")}
+                      for v in videos]}
+    if (record.extend_source or {}).get("fallback"):
+        turn["note"] = record.extend_source["fallback"]
+    try:
+        ref = store_for(settings).add_turn(session.get("id"), turn, kind="video", backend=record.backend.get("name"),
+                                           model=record.model.get("id"))
+    except (errors.MediagenError, OSError) as exc:
+        console.warn(f"the conversation of job {record.job_id} was not recorded ({exc}); its clip can still be "
+                     "extended, but not listed as a session turn")
+        return None
+    return ref.to_dict()
