@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mediagen.cli.gallery import main as gallery_main
 from mediagen.cli.image_gen import main
 from mediagen.cli.sessions import main as sessions_main
 from tests.conftest import GEMINI_KEY
@@ -85,6 +86,12 @@ def test_three_turns_and_a_branch_keep_context(run, fake, image_env) -> None:
     tree = listed.doc["session"]["turns"]
     assert [(t["turn"], t["parent"]) for t in tree] == [("1", None), ("2", "1"), ("3", "2"), ("4", "2")]
     assert "1 -> 2 -> 3" in listed.doc["chains"] and "1 -> 2 -> 4" in listed.doc["chains"]
+
+    page = run(gallery_main, ".", env=image_env)
+    assert page.code == 0 and page.doc["sessions"] == 1, page.doc
+    html = Path(page.doc["path"]).read_text()
+    assert 'data-chain="1 -&gt; 2 -&gt; 3"' in html or 'data-chain="1 -> 2 -> 3"' in html
+    assert 'data-chain="1 -> 2 -> 4"' in html and '<span class="branch">branch</span>' in html
 
 
 def test_the_branch_carries_none_of_the_later_turns(run, fake, fake_env) -> None:

@@ -32,6 +32,7 @@ from urllib.parse import quote
 from mediagen.core import errors
 from mediagen.core.files import atomic_path, atomic_write_text
 from mediagen.ops import frames
+from mediagen.ops import gallery_sessions
 from mediagen.ops.output import sidecar_path
 
 GALLERY_NAME = "gallery.html"
@@ -230,11 +231,12 @@ def write_gallery(folder: Path, output: Path | None = None, *, title: str | None
     target.parent.mkdir(parents=True, exist_ok=True)
     posters = add_posters(items, target.parent / POSTERS_DIR)
     page = render(items, target.parent, title or f"mediagen gallery: {folder.resolve().name}")
+    page, sessions = gallery_sessions.with_sessions(page, items, target.parent, relative)
     atomic_write_text(target, page)
     return {"path": str(target.resolve()), "items": [i.describe(target.parent) for i in items],
             "counts": {"items": len(items), "images": sum(i.kind == "image" for i in items),
                        "videos": sum(i.kind == "video" for i in items)},
-            "films": sum(i.role == "film" for i in items), "posters": posters}
+            "films": sum(i.role == "film" for i in items), "posters": posters, "sessions": sessions}
 
 
 def render(items: list[GalleryItem], base: Path, title: str) -> str:
