@@ -203,6 +203,14 @@ def _check_inline(cont: Continuation, backend: str) -> None:
         "done: whether thought signatures survive a file reference is not documented.)")
 
 
+def prepare_request(cont: Continuation | None, request: dict[str, Any], surface: str) -> None:
+    """Check a continuation against the normalized ``request`` and add what its history costs (no-op without)."""
+    if cont is None:
+        return
+    check_image_target(cont, request["backend"], surface, request["model"])
+    request.update(pricing_keys(cont))
+
+
 def pricing_keys(cont: Continuation | None) -> dict[str, int]:
     """The normalized request's history fields (what the re-sent turns cost as input tokens)."""
     if cont is None:

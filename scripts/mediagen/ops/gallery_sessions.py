@@ -22,8 +22,10 @@ CSS = """
 .sessions h2 { font-size: 14px; margin: 0 0 6px; }
 .chain { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; background: #fff; border-radius: 8px;
          box-shadow: 0 1px 3px rgba(0,0,0,.15); padding: 6px 10px; margin: 0 0 8px; font-size: 12px; }
-.chain .sid { color: #555; margin-right: 6px; } .chain .branch { background: #ffd; border-radius: 4px; padding: 1px 5px; }
-.chain a.turn { display: inline-flex; flex-direction: column; align-items: center; text-decoration: none; color: #333; }
+.chain .sid { color: #555; margin-right: 6px; }
+.chain .branch { background: #ffd; border-radius: 4px; padding: 1px 5px; }
+.chain a.turn { display: inline-flex; flex-direction: column; align-items: center; text-decoration: none;
+                color: #333; }
 .chain img, .chain video { height: 56px; max-width: 96px; object-fit: contain; background: #2b2b33; }
 .chain .arrow { color: #888; }
 """

@@ -114,9 +114,7 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     location = _location(settings, catalog, model_id, choice, console) if choice.backend == "vertex" else None
     sources = list(settings.get("images") or [])
     request = _normalized(settings, choice.backend, model_id, len(sources))
-    if conversation is not None:
-        conversations.check_image_target(conversation, choice.backend, surface, model_id)
-        request.update(conversations.pricing_keys(conversation))
+    conversations.prepare_request(conversation, request, surface)
     total = request["count"]
     if total > MAX_COUNT:
         raise errors.UsageError(f"--count {total} is more than {MAX_COUNT} images in one run",
