@@ -191,3 +191,31 @@ def test_over_the_vertex_inline_limit_the_continue_is_refused(run, fake, fake_en
     assert refused.code == 2, refused.doc
     assert "7 MB" in refused.doc["error"]["message"] and "Branch" in refused.doc["error"]["hint"]
     assert len(fake.requests) == sent
+
+
+def test_mcp_continue_image_and_show_session(fake, fake_env) -> None:
+    """The MCP tools run the same use cases: continue_image keeps context; show_session shows the chain."""
+    import io
+
+    from mediagen.app.choices import field_choices
+    from mediagen.mcp.tools import ReportingConsole, run_tool
+    from mediagen.mcp.toolset import build_specs
+
+    env = {**fake_env, "GEMINI_API_KEY": GEMINI_KEY}
+    specs = build_specs(field_choices({}))
+
+    def call(tool, **arguments):
+        result = run_tool(specs[tool], arguments, env=env, console=ReportingConsole(io.StringIO()))
+        assert result.ok, result.doc
+        return result.doc
+
+    first = call("generate_image", prompt="a red fox in snow", model="gemini-3-pro-image", output_dir="out")
+    path = first["images"][0]["path"]
+    second = call("continue_image", prompt="make the sky stormier", continue_from=path)
+    assert fake.context_log[-1]["verdict"] == "kept"
+    session = second["images"][0]["session"]
+    assert session["parent"] == "1" and second["continued"]["history_images"] == 1
+    listed = call("list_sessions")
+    assert listed["sessions"][0]["session_id"] == session["id"]
+    shown = call("show_session", session_id=session["id"])
+    assert shown["chains"] == ["1 -> 2"]
