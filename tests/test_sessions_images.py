@@ -91,7 +91,9 @@ def test_three_turns_and_a_branch_keep_context(run, fake, image_env) -> None:
     assert page.code == 0 and page.doc["sessions"] == 1, page.doc
     html = Path(page.doc["path"]).read_text()
     assert 'data-chain="1 -&gt; 2 -&gt; 3"' in html or 'data-chain="1 -> 2 -> 3"' in html
-    assert 'data-chain="1 -> 2 -> 4"' in html and '<span class="branch">branch</span>' in html
+    assert 'data-chain="1 -> 2 -> 4"><span class="sid">' in html
+    branch_row = html[html.index('data-chain="1 -> 2 -> 4"'):].split("</div>")[0]
+    assert '<span class="branch">branch</span>' in branch_row
 
 
 def test_the_branch_carries_none_of_the_later_turns(run, fake, fake_env) -> None:

@@ -12,7 +12,7 @@ from mediagen.ops.conversations import recorder_for
 from mediagen.ops.images import PARAM_KEYS, plan_images, run_images
 from mediagen.ops.transcode import check_output_name
 
-SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "images", "preset")
+SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "images", "preset", "continue_from")
 PREVIEW_SETTINGS = ("model", "aspect_ratio", "image_size", "count", "preset")      # what the image skill shows
 
 

@@ -25,7 +25,8 @@ from mediagen.ops.videos import PARAM_KEYS, VideoPlan, fallback_to_clip, plan_vi
 from mediagen.transport.http import Transport
 
 SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "image", "last_frame", "references",
-                               "reference_videos", "extend_video", "video", "mask", "remix", "preset")
+                               "reference_videos", "extend_video", "continue_from", "video", "mask", "remix",
+                               "preset")
 PREVIEW_SETTINGS = ("model", "mode", "duration", "resolution", "aspect_ratio", "count", "preset")
 REMIX_PURPOSE = "--remix (frames cut from a clip)"
 

@@ -57,7 +57,8 @@ def section(sessions: dict[str, dict[str, dict[str, Any]]], base: Path, relative
         return ""
     rows = []
     for sid, turns in sorted(sessions.items(), reverse=True):
-        known = [{"turn": t["turn"], "parent": t["parent"] if t["parent"] in turns else None} for t in turns.values()]
+        ordered = sorted(turns.values(), key=lambda t: (len(t["turn"]), t["turn"]))      # in the order made
+        known = [{"turn": t["turn"], "parent": t["parent"] if t["parent"] in turns else None} for t in ordered]
         for index, chain in enumerate(chains(known)):
             rows.append(_row(sid, chain.split(ARROW), turns, base, relative, branch=index > 0))
     return (f'<section class="sessions"><h2>Sessions ({len(sessions)}): each row is a chain of turns, '
