@@ -27,7 +27,7 @@ _LEAKY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "
               "STORAGE_EMULATOR_HOST", "CLIPROXY_URL", "CLIPROXY_API_KEY", "MEDIAGEN_CONFIG",
               "MEDIAGEN_BACKEND", "MEDIAGEN_LEDGER", "MEDIAGEN_DEBUG", "CLOUDSDK_CONFIG", "XDG_CONFIG_HOME",
               "XDG_STATE_HOME", "XDG_CACHE_HOME", "MEDIAGEN_CATALOG_OVERRIDE",
-               "MEDIAGEN_JOB_STORE", "MEDIAGEN_OUTPUT_DIR",
+               "MEDIAGEN_JOB_STORE", "MEDIAGEN_SESSION_STORE", "MEDIAGEN_OUTPUT_DIR",
               "MEDIAGEN_TODAY",
               # a developer's proxy or CA bundle would route the fake's traffic elsewhere
               "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mediagen.cli import batch_gen, check_api, estimate_cost, gallery, image_gen, jobs, storyboard, video_gen
+from mediagen.cli import (batch_gen, check_api, estimate_cost, gallery, image_gen, jobs, sessions, storyboard,
+                          video_gen)
 from tests.bundle_lint import commands_in, fenced_blocks
 from tests.conftest import GEMINI_KEY, run_main
 
 MAINS = {"check_api.py": check_api.main, "estimate_cost.py": estimate_cost.main, "image_gen.py": image_gen.main,
          "video_gen.py": video_gen.main, "jobs.py": jobs.main, "storyboard.py": storyboard.main,
-         "batch_gen.py": batch_gen.main, "gallery.py": gallery.main}
+         "batch_gen.py": batch_gen.main, "gallery.py": gallery.main, "sessions.py": sessions.main}
 SERVER_SCRIPTS = {"mcp_server.py"}
 FREE_FLAGS = {"--dry-run", "--list-presets", "--show-defaults", "--estimate-cost", "--help", "--version"}
 SPENDING = {"image_gen.py", "video_gen.py", "storyboard.py", "batch_gen.py"}
@@ -196,6 +197,10 @@ def write_materials(work: Path, fake, fake_env: dict[str, str]) -> dict[str, str
     env = script_env(fake, fake_env, [])
     made = run_main(image_gen.main, "--prompt-file", str(work / "prompt.txt"), env=env)
     assert made.code == 0, made.doc                        # generated_images/ with an image and its sidecar
+    image = run_main(image_gen.main, "a red fox in snow", "-o", str(work / "out.png"), env=env)
+    assert image.code == 0, image.doc                      # out.png, a session's first turn (--continue examples)
+    clip = run_main(video_gen.main, "a cat walking", "--duration", "4", "-o", str(work / "clip.mp4"), env=env)
+    assert clip.code == 0, clip.doc                         # clip.mp4, an Omni turn
     started = run_main(video_gen.main, "--prompt-file", str(work / "prompt.txt"), "--preset", "quick",
                        "--no-wait", env=env)
     assert started.code == 0, started.doc
@@ -206,4 +211,6 @@ def write_materials(work: Path, fake, fake_env: dict[str, str]) -> dict[str, str
     return {"PROMPT_FILE": str(work / "prompt.txt"), "INPUT_IMAGE": png_path, "FIRST_FRAME": png_path,
             "LAST_FRAME": png_path, "REFERENCE_IMAGE": png_path, "MASK_IMAGE": str(mat / "mask.png"),
             "VIDEO_PATH": str(mat / "clip.mp4"), "FRAME_PATH": str(mat / "clip.frame.png"),
-            "JOB_ID": started.doc["job_id"], "MAX_USD": "5", "SHOT_LIST": str(work / "shots.yaml")}
+            "JOB_ID": started.doc["job_id"], "MAX_USD": "5", "SHOT_LIST": str(work / "shots.yaml"),
+            "SESSION_ID": image.doc["images"][0]["session"]["id"], "RESULT_PATH": str(work / "out.png"),
+            "CLIP_PATH": str(work / "clip.mp4")}

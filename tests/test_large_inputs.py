@@ -6,6 +6,7 @@ content hash across ``--count``, batch items and runs, and uploaded again once a
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -88,6 +89,9 @@ def test_a_large_inline_input_is_sent_from_a_spooled_body_with_its_length(run, f
         assert call.headers["content-length"] == str(len(call.body)) and "transfer-encoding" not in call.headers
         assert base64.b64decode(image_parts(call)[0]["inlineData"]["data"]) == big.read_bytes()
     assert not file_uploads(fake)
+    digest = hashlib.sha256(big.read_bytes()).hexdigest()          # the session keeps the turn's input, by hash
+    kept = [p for p in tmp_path.rglob(digest) if p.parent.name == "media"]
+    assert len(kept) == 1 and kept[0].read_bytes() == big.read_bytes()
 
 
 # -- the Gemini API: the Files API ----------------------------------------------------------------------------

@@ -30,10 +30,11 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mediagen.app.choices import field_choices
 from mediagen.app.requests import (BatchRequest, CheckRequest, ImageRequest, JobQuery, ShotListRequest,
                                    VideoRequest)
-from mediagen.cli import batch_gen, check_api, estimate_cost, gallery, image_gen, jobs, storyboard, video_gen
+from mediagen.cli import (batch_gen, check_api, estimate_cost, gallery, image_gen, jobs, sessions, storyboard,
+                          video_gen)
 from mediagen.cli.common import request_from
 from mediagen.core import errors
-from mediagen.mcp.schema import VIDEO_EXTEND_FIELDS, ToolSpec
+from mediagen.mcp.schema import IMAGE_CONTINUE_FIELDS, VIDEO_CONTINUE_FIELDS, VIDEO_EXTEND_FIELDS, ToolSpec
 from mediagen.mcp.tools import request_of
 from mediagen.mcp.toolset import build_specs
 from tests.conftest import GEMINI_KEY, ROOT
@@ -43,7 +44,7 @@ FAST_POLLS = {"MEDIAGEN_POLL_FIRST_S": "0", "MEDIAGEN_POLL_INTERVAL_S": "0.05",
               "MEDIAGEN_POLLS_PER_MINUTE": "60000"}
 TOOLS = {"generate_image", "start_video", "extend_video", "get_video", "list_jobs", "estimate_cost", "list_models",
          "check_setup", "cancel_job", "write_gallery", "start_storyboard", "get_storyboard", "start_batch",
-         "get_batch"}
+         "get_batch", "continue_image", "continue_video", "list_sessions", "show_session"}
 
 
 # -- harness ---------------------------------------------------------------------------------------
@@ -116,7 +117,8 @@ def specs() -> dict[str, ToolSpec]:
 
 PARSERS = {"generate_image": image_gen, "start_video": video_gen, "extend_video": video_gen, "get_video": jobs,
            "list_jobs": jobs, "cancel_job": jobs, "check_setup": check_api, "start_storyboard": storyboard,
-           "start_batch": batch_gen, "write_gallery": gallery}
+           "start_batch": batch_gen, "write_gallery": gallery, "continue_image": image_gen,
+           "continue_video": video_gen, "list_sessions": sessions, "show_session": sessions}
 # Properties with no command-line flag (the flag's job is done otherwise there: -o, positionals, waiting).
 MCP_ONLY = {"output_dir", "wait_seconds"}
 # Flags with no tool property: the command line's own business (streams, help, waiting, listing presets).
@@ -156,9 +158,13 @@ def test_every_property_is_a_flag_with_the_same_type_and_choices(specs, tool) ->
     left_out = {dest for dest in flags if dest not in exposed and dest not in CLI_ONLY}
     allowed = {"start_video": {"extend_video"}, "get_video": {"action", "state", "limit", "backend", "location"},
                "list_jobs": {"action", "job_id", "backend", "location"},
-               "cancel_job": {"action", "state", "limit", "backend", "location"}}.get(tool, set())
-    if tool == "extend_video":
-        assert exposed == set(VIDEO_EXTEND_FIELDS)
+               "cancel_job": {"action", "state", "limit", "backend", "location"},
+               "list_sessions": {"action", "session_id", "backend", "location"},
+               "show_session": {"action", "limit", "backend", "location"}}.get(tool, set())
+    subsets = {"extend_video": VIDEO_EXTEND_FIELDS, "continue_image": IMAGE_CONTINUE_FIELDS,
+               "continue_video": VIDEO_CONTINUE_FIELDS}
+    if tool in subsets:
+        assert exposed == set(subsets[tool])
     else:
         assert left_out == allowed, left_out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import media
+from . import context, media
 from .common import ApiError, b64, b64decode_lenient, bad_request, camelize, google_error, rand_b64, \
     snake_to_camel, unknown_field
 from .models import IMAGE_MODELS, ImageModel, image_pixels, nearest_ratio
@@ -65,6 +65,9 @@ class GenRequest:
         self.output_mime: str | None = None
         self.text_tokens = 0
         self.inline_sizes: list[int] = []      # decoded bytes of each inlineData part (Vertex limits them)
+        self.contents: list[dict] = []          # as validated (camelCase): judged for kept context
+        self.history_images = 0                 # images inside earlier model turns (billed as input)
+        self.history_text_tokens = 0
 
 
 def validate(body: Any, model_id: str, backend: str, *, file_lookup=None) -> GenRequest:
@@ -88,6 +91,7 @@ def validate(body: Any, model_id: str, backend: str, *, file_lookup=None) -> Gen
         raise bad_request("* GenerateContentRequest.contents: contents is not specified\n", "contents")
     if not isinstance(contents, list):
         contents = [contents]
+    g.contents = contents
     texts: list[str] = []
     for ci, content in enumerate(contents):
         if not isinstance(content, dict):
@@ -202,6 +206,8 @@ def _validate_part(part: Any, at: str, g: GenRequest, texts: list[str], role: st
             raise bad_request(f"Invalid value at '{at}.text' (TYPE_STRING)", f"{at}.text")
         if role != "model" and not part.get("thought"):
             texts.append(part["text"])
+        elif role == "model":
+            g.history_text_tokens += max(1, len(part["text"]) // 4)
     elif "inlineData" in part:
         blob = part["inlineData"]
         if not isinstance(blob, dict):
@@ -224,6 +230,8 @@ def _validate_part(part: Any, at: str, g: GenRequest, texts: list[str], role: st
         g.inline_sizes.append(len(data))
         if role != "model":
             g.input_images.append((mime, data))
+        else:
+            g.history_images += 1
     elif "fileData" in part:
         _validate_file_data(part["fileData"], at, g, role, file_lookup)
 
@@ -248,6 +256,8 @@ def _validate_file_data(fd: Any, at: str, g: GenRequest, role: str | None, file_
                                          "https://developers.generativeai.google/guide/troubleshooting"))
     if role != "model" and mime and mime.startswith("image/"):
         g.input_images.append((mime, data))
+    elif mime and mime.startswith("image/"):
+        g.history_images += 1
 
 
 def _check_mime(mime: str) -> None:
@@ -308,8 +318,8 @@ def _validate_image_config(ic: dict, model: ImageModel | None, model_id: str, g:
 
 def _usage(fake, g: GenRequest, model: ImageModel | None, image_tokens: int, thoughts: int,
            text_out: int, vertex: bool) -> dict:
-    prompt_images = 560 * len(g.input_images)
-    prompt = g.text_tokens + prompt_images
+    prompt_images = context.INPUT_IMAGE_TOKENS * (len(g.input_images) + g.history_images)
+    prompt = g.text_tokens + g.history_text_tokens + prompt_images
     candidates = image_tokens + (text_out if image_tokens == 0 else 0)
     usage = {
         "promptTokenCount": prompt,
@@ -380,7 +390,10 @@ def build_response(fake, g: GenRequest, model_id: str, backend: str, *, outcome:
         raise ValueError(f"config.output_mime must be one of {sorted(media.PIL_FORMATS)}, not {mime!r}")
     w, h = cfg.image_pixels_override or image_pixels(model, g.aspect or "1:1", size)
     color = media.color_for(g.prompt or model_id)
-    sig = {"thoughtSignature": rand_b64(24)} if model.thinking else {}
+    verdict = context.judge(fake, g.contents)
+
+    def sig() -> dict:
+        return {"thoughtSignature": context.new_signature()} if model.thinking else {}
     if outcome == "thoughts" and wants_image:
         # Interim "thought" images: a different colour and a quarter of the size.
         for i in range(2):
@@ -390,15 +403,17 @@ def build_response(fake, g: GenRequest, model_id: str, backend: str, *, outcome:
     text_out = 0
     if wants_text:
         text = "Here is your image." if wants_image else f"A description of the requested image ({g.prompt[:60]})."
-        parts.append({"text": text, **sig})
+        parts.append({"text": text + context.note(verdict), **sig()})
         text_out = len(text) // 4
     if wants_image:
         data = media.image_bytes(w, h, mime, color, noise=cfg.image_noise)
-        parts.append({"inlineData": {"mimeType": mime, "data": b64(data)}, **sig})
+        parts.append({"inlineData": {"mimeType": mime, "data": b64(data)}, **sig()})
     else:
         image_tokens = 0
     resp["candidates"] = [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}]
     resp["usageMetadata"] = _usage(fake, g, model, image_tokens, thinking_tokens, text_out, vertex)
+    context.remember(fake, g.contents, resp["candidates"][0]["content"], verdict)
+    context.log(fake, backend, model_id, verdict, resp["usageMetadata"])
     return _finish(resp, version, rid, vertex)
 
 

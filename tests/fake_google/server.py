@@ -143,6 +143,7 @@ class State:
         self.vertex_batches: dict[str, dict] = {}  # batch prediction job id -> record
         self.vertex_batch_seq = 0
         self.interactions: dict[tuple[str, str], dict] = {}   # (backend, id) -> record
+        self.issued_turns: dict[str, dict] = {}   # thoughtSignature -> the model turn it came with (context.py)
         self.gcs: dict[tuple[str, str], dict] = {}            # (bucket, name) -> object
         self.gcs_uploads: dict[str, dict] = {}
         self.rate: dict[str, deque] = {}          # service -> arrival times (rate_limit_rps)
@@ -328,6 +329,7 @@ class FakeGoogle(EdgeControls):
         self._recorded: list[Recorded] = []
         self._faults: list[Fault] = []
         self.server_errors: list[str] = []   # tracebacks of handler crashes (answered 500)
+        self.context_log: list[dict] = []    # one verdict per generateContent answer (context.py)
         self.edges = Edges()                 # cut bodies, redirects, drips (edges.py)
         self._reset_credentials()
         # identity registries (kept across reset())
@@ -413,6 +415,7 @@ class FakeGoogle(EdgeControls):
             self.edges.clear()
             self.server_errors.clear()
             self.misdirected.clear()
+            self.context_log.clear()
             defaults = Config()
             for f in dataclasses.fields(Config):
                 setattr(self.config, f.name, getattr(defaults, f.name))
@@ -733,6 +736,16 @@ class FakeGoogle(EdgeControls):
         else:
             raise ValueError("kind must be 'antigravity' or 'gemini'")
         return _write_json(path, info)
+
+    # -- stored conversations -----------------------------------------------------------------
+
+    def expire_interaction(self, interaction_id: str) -> bool:
+        """Forget a stored interaction on every backend (as its retention ran out); True if one was stored."""
+        with self._lock:
+            keys = [key for key in self.state.interactions if key[1] == interaction_id]
+            for key in keys:
+                del self.state.interactions[key]
+        return bool(keys)
 
     # -- GCS helpers ------------------------------------------------------------------------
 

@@ -8,10 +8,11 @@ from mediagen.app.requests import ImageRequest, PresetListing
 from mediagen.app.runtime import make_transport
 from mediagen.config.presets import load_presets
 from mediagen.core import errors
+from mediagen.ops.conversations import recorder_for
 from mediagen.ops.images import PARAM_KEYS, plan_images, run_images
 from mediagen.ops.transcode import check_output_name
 
-SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "images", "preset")
+SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "images", "preset", "continue_from")
 PREVIEW_SETTINGS = ("model", "aspect_ratio", "image_size", "count", "preset")      # what the image skill shows
 
 
@@ -27,11 +28,17 @@ def generate_image(request: ImageRequest, ctx: Context) -> Outcome:
     free = free_outcome(request, plan, SHOWN_SETTINGS, plan.http_requests, PREVIEW_SETTINGS)
     if free is not None:
         return Outcome(free)
+    plan.recorder = recorder_for(plan, ctx.console)
+    if plan.conversation is not None:
+        ctx.console.info(f"continuing session {plan.conversation.session.session_id} from turn "
+                         f"{plan.conversation.turn['turn']} ({plan.conversation.history_images} image(s) re-sent)")
     try:
         document = run_images(plan, lambda: make_transport(plan.settings, ctx.console), ctx.console)
     except errors.ApiError as exc:
         explain_model_error(exc, start.catalog, plan)
         raise
+    if plan.conversation is not None:
+        document = {**document, "continued": plan.conversation.describe()}
     return Outcome(document, media_files(document["images"], "image"))
 
 

@@ -21,6 +21,7 @@ BACKENDS = ("gemini-api", "vertex", "cliproxy")
 BACKEND_CHOICES = ("auto", *BACKENDS)
 VIDEO_MODES = ("text_to_video", "image_to_video", "first_last_frame", "reference_to_video", "extend", "edit")
 JOB_ACTIONS = ("list", "status", "wait", "download", "cancel")
+SESSION_ACTIONS = ("list", "show")
 ESTIMATE_KINDS = ("image", "video", "shotlist", "batch")
 BATCH_KINDS = ("image", "video")
 BATCH_VIA = ("online", "batch-api", "vertex-batch")
@@ -81,6 +82,11 @@ class ImageRequest(Spending):
     image_size: str | None = arg("512, 1K, 2K or 4K where the model offers it.", catalog="image_sizes")
     image: tuple[str, ...] | None = arg("Input image: path, http(s) URL, gs:// (Vertex) or data: URI. Repeatable.",
                                         setting="images")
+    continue_from: str | None = arg(
+        "Continue the conversation that produced this saved image (found through its sidecar): the earlier "
+        "turns are re-sent verbatim, thought signatures included, so the model keeps their context; the "
+        "prompt says what to change. Continuing an earlier result branches. Gemini image models on the "
+        "Gemini API or Vertex only (command line: --continue).")
     count: int | None = arg("How many images (sent in parallel).", minimum=1)
     negative_prompt: str | None = arg("What to avoid (Imagen field; folded into the prompt otherwise).")
     seed: int | None = arg("Seed, where the backend accepts one.")
@@ -124,6 +130,11 @@ class VideoRequest(Spending):
     reference_video: tuple[str, ...] | None = arg("Reference clip (Omni). Repeatable.", setting="reference_videos")
     extend_video: str | None = arg("Extend an earlier result (its sidecar supplies defaults), a gs:// URI, or a "
                                    "file.")
+    continue_from: str | None = arg(
+        "Continue the Gemini Omni conversation that produced this saved clip (previous_interaction_id; its "
+        "sidecar supplies the model and format): the prompt says what to change. No task is sent unless mode is "
+        "edit or extend. If Google no longer keeps the interaction, the clip itself is sent with an edit task (a "
+        "new paid create under the same max cost). Veo clips cannot be continued (command line: --continue).")
     video: str | None = arg("Clip to edit with --mask (Vertex).")
     mask: str | None = arg("Mask image for editing (Vertex).")
     mask_mode: str | None = arg("What the mask does when editing (Vertex): insert, remove, remove_static or "
@@ -166,6 +177,17 @@ class JobQuery(Where):
         f"{DEFAULT_WAIT_SECONDS:.0f}), sending progress notifications; a job still running then is returned "
         "with state 'running' (call again). 0 polls once.", faces=MCP, minimum=0, maximum=MAX_WAIT_SECONDS,
         setting=None)
+
+
+@dataclass(frozen=True)
+class SessionQuery(Where):
+    """List conversation sessions, or show one as a tree of turns (``sessions.py``, MCP ``list_sessions`` and
+    ``show_session``)."""
+
+    action: str = arg("What to do: list the sessions, or show one.", "list", choices=SESSION_ACTIONS, setting=None)
+    session_id: str | None = arg("Session id, as listed by list_sessions (or in a result's session.id).",
+                                 setting=None)
+    limit: int = arg("list: at most this many sessions (default 20).", DEFAULT_JOB_LIMIT, minimum=1, setting=None)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mediagen.app.context import Context
-from mediagen.app.generation import begin, check_local_tools, explain_model_error, free_outcome
+from mediagen.app.gate import gate
+from mediagen.app.generation import begin, budget_of, cap_of, check_local_tools, explain_model_error, free_outcome
 from mediagen.app.outcome import Outcome, media_files, require_positive
 from mediagen.app.requests import VideoRequest
 from mediagen.app.runtime import make_transport
@@ -19,11 +20,13 @@ from mediagen.core.resources import script_command
 from mediagen.ops.jobstore import JobStore, store_for
 from mediagen.ops.ledger import Ledger, ledger_for
 from mediagen.ops.videojobs import submit, wait
-from mediagen.ops.videos import PARAM_KEYS, VideoPlan, plan_video
+from mediagen.ops.conversations import video_session
+from mediagen.ops.videos import PARAM_KEYS, VideoPlan, fallback_to_clip, plan_video
 from mediagen.transport.http import Transport
 
 SHOWN_SETTINGS = PARAM_KEYS + ("backend", "project_id", "max_cost", "image", "last_frame", "references",
-                               "reference_videos", "extend_video", "video", "mask", "remix", "preset")
+                               "reference_videos", "extend_video", "continue_from", "video", "mask", "remix",
+                               "preset")
 PREVIEW_SETTINGS = ("model", "mode", "duration", "resolution", "aspect_ratio", "count", "preset")
 REMIX_PURPOSE = "--remix (frames cut from a clip)"
 
@@ -76,18 +79,41 @@ def start(request: VideoRequest, ctx: Context) -> Started | Outcome:
     if free is not None:
         return Outcome(free)
     store, ledger = store_for(plan.settings), ledger_for(plan.settings)
+    plan.session = video_session(plan)
     try:
-        submitted = submit(plan, store, ledger, transport, ctx.console)
+        submitted = _submit(plan, begun.catalog, store, ledger, transport, ctx)
     except errors.ApiError as exc:
         explain_model_error(exc, begun.catalog, plan)
         raise
     return Started(plan, submitted.job_id, store, ledger, transport, submitted.initial)
 
 
+def _submit(plan: VideoPlan, catalog: Any, store: JobStore, ledger: Ledger, transport: Transport,
+            ctx: Context) -> Any:
+    """Submit once; a continued Omni interaction Google no longer has falls back to sending the clip.
+
+    The 404 bills nothing; the fallback is a new paid create, priced again and passed through the same gate.
+    """
+    try:
+        return submit(plan, store, ledger, transport, ctx.console)
+    except errors.NotFoundError:
+        if not (plan.inputs.source or {}).get("previous_interaction_id"):
+            raise
+    plan = fallback_to_clip(plan, catalog, transport, ctx.console)
+    gate(budget_of(plan.estimate), cap_of(plan.settings), spending=True)
+    plan.session = video_session(plan)
+    return submit(plan, store, ledger, transport, ctx.console)
+
+
 def finished(started: Started, ctx: Context, timeout_s: float) -> Outcome:
     """Wait up to ``timeout_s`` for the job, then download its result (StillRunning names the job)."""
     document = wait(started.job_id, started.store, started.plan.settings, started.transport, ctx.console,
                     timeout_s=timeout_s, initial=started.initial, ledger=started.ledger)
+    source = started.plan.inputs.source or {}
+    if started.plan.settings.get("continue_from"):
+        document = {**document, "continued": {key: source.get(key) for key in
+                                              ("source", "previous_interaction_id", "task", "fallback")
+                                              if source.get(key) is not None}}
     return Outcome(document, media_files(document.get("videos"), "video"))
 
 

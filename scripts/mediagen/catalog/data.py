@@ -40,7 +40,7 @@ COMMON_KEYS: dict[str, type] = {
 }
 IMAGE_KEYS: dict[str, type] = {
     "image_size": str, "input_images": int, "thinking_level": str, "output_mime": str,
-    "add_watermark": bool,
+    "add_watermark": bool, "history_images": int, "history_tokens": int,
 }
 VIDEO_KEYS: dict[str, type] = {
     "mode": str, "duration": int, "resolution": str, "generate_audio": bool, "first_frame": bool,
@@ -63,6 +63,7 @@ FLAGS: dict[str, str] = {
     "source_seconds": "--extend-video", "mask_mode": "--mask-mode", "camera_control": "--camera",
     "resize_mode": "--resize-mode", "enhance_prompt": "--enhance-prompt", "storage_uri": "--storage-uri",
     "compression_quality": "--compression-quality", "kind": "--model",
+    "history_images": "--continue", "history_tokens": "--continue",
 }
 
 

@@ -39,6 +39,12 @@ class CostEstimate:
         return doc
 
 
+# History pricing without catalog figures: the dearest documented input rate (Gemini 3 Pro Image, $2 / 1M) and
+# the largest documented per-image input size (1120 tokens, Gemini 3 "high" media resolution).
+DEFAULT_INPUT_USD_PER_MILLION = 2.0
+DEFAULT_INPUT_IMAGE_TOKENS = 1120
+
+
 def worst_usd(estimate: Any) -> float:
     """An estimate's worst case (its likely figure where billing is certain; 0 when unpriced)."""
     worst = getattr(estimate, "max_usd", None)
@@ -183,6 +189,7 @@ def _estimate_image(model: Model, pricing: dict, caps: dict, request: Mapping[st
     breakdown = [{"item": "output image", "image_size": size, "count": items, "usd_each": price,
                   "usd": round(price * items, 6)}]
     per_item += _input_image_cost(pricing, request, items, breakdown, notes)
+    per_item += _history_cost(pricing, request, items, breakdown, notes)
     return _worst_case(_finish(per_item * items, per_item, items, "image", breakdown, pricing, request, notes),
                        pricing, request)
 
@@ -200,6 +207,29 @@ def _input_image_cost(pricing: dict, request: Mapping[str, Any], items: int, bre
     if inputs:
         notes.append("input images are billed as input tokens, not included")
     return 0
+
+
+def _history_cost(pricing: dict, request: Mapping[str, Any], items: int, breakdown: list[dict],
+                  notes: list[str]) -> float:
+    """The per-item price of the earlier turns a continued conversation re-sends, as input tokens.
+
+    Every call re-sends the whole history: its text and every image in it (the model's own images included)
+    are billed as input tokens. Without a catalog input price the most expensive documented one is used.
+    """
+    images = int(request.get("history_images") or 0)
+    tokens = int(request.get("history_tokens") or 0) + images * int(pricing.get("input_image_tokens")
+                                                                    or DEFAULT_INPUT_IMAGE_TOKENS)
+    if not tokens:
+        return 0.0
+    rate = pricing.get("usd_per_million_input_tokens")
+    if rate is None or pricing.get("input_uncertain"):
+        rate = rate if rate is not None else DEFAULT_INPUT_USD_PER_MILLION
+        notes.append("UNCERTAIN input price for the re-sent history: "
+                     + (pricing.get("input_notes") or f"no catalog figure; ${rate:.2f} / 1M tokens assumed"))
+    usd = tokens * float(rate) / 1_000_000
+    breakdown.append({"item": "history re-sent (input tokens)", "images": images, "tokens": tokens,
+                      "count": items, "usd_per_million_tokens": rate, "usd": round(usd * items, 6)})
+    return usd
 
 
 def _estimate_video(model: Model, pricing: dict, caps: dict, request: Mapping[str, Any],

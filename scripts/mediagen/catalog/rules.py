@@ -42,8 +42,9 @@ _MAXIMA = {
     "reference_videos": ("reference_videos", "max"),
 }
 # Everything else is a plain "supports" flag (true / false / list of values).
+# The history fields only price a continued conversation; whether it may continue is checked where it is built.
 _SPECIAL = set(_CHOICES) | set(_MAXIMA) | {"kind", "model", "backend", "count", "generate_audio",
-                                           "source_seconds"}
+                                           "source_seconds", "history_images", "history_tokens"}
 SUPPORT_FIELDS = tuple(name for name in VOCABULARY if name not in _SPECIAL)
 # Boolean fields whose false value is itself a request (the server default is true).
 _TOGGLES = frozenset({"add_watermark", "enhance_prompt"})

@@ -18,7 +18,8 @@ request is validated against the model catalog and priced before anything is
 sent. Examples:
   image_gen.py "a red fox in snow" --aspect-ratio 16:9
   image_gen.py --prompt-file prompt.txt -i ref.png --image-size 2K -o out/
-  image_gen.py "app icon, flat" --preset icon --dry-run"""
+  image_gen.py "app icon, flat" --preset icon --dry-run
+  image_gen.py "make the sky stormier" --continue generated_images/fox.png"""
 
 
 def build_parser(stdout: TextIO | None) -> Parser:
@@ -41,6 +42,7 @@ def add_generation_options(gen: argparse._ArgumentGroup) -> None:
     option(gen, ImageRequest, "aspect_ratio")
     option(gen, ImageRequest, "image_size")
     option(gen, ImageRequest, "image", "-i", action="append", metavar="SRC")
+    option(gen, ImageRequest, "continue_from", "--continue", metavar="RESULT")
     option(gen, ImageRequest, "count", "-n", type=int)
     option(gen, ImageRequest, "negative_prompt")
     option(gen, ImageRequest, "seed", type=int)

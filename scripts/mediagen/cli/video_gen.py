@@ -16,13 +16,15 @@ Gemini API key, video is made by Gemini Omni (Veo left the Gemini API in 2026).
 
 The mode follows from the inputs: text only -> text_to_video; --image ->
 image_to_video; --image + --last-frame -> first_last_frame; --reference-image ->
-reference_to_video; --extend-video -> extend; --video + --mask -> edit.
+reference_to_video; --extend-video -> extend; --video + --mask -> edit;
+--continue CLIP (an Omni result) -> continue its conversation (--mode edit|extend sets the task).
 Every job is recorded before it is sent: if the wait ends (or the process is
 killed), resume with `jobs.py wait JOB_ID` - no second create request, no second bill.
 Examples:
   video_gen.py "a cat walking on a fence at dusk"
   video_gen.py --prompt-file p.txt --image first.png --last-frame last.png --duration 8
-  video_gen.py "the camera pulls back" --extend-video generated_videos/cat.mp4"""
+  video_gen.py "the camera pulls back" --extend-video generated_videos/cat.mp4
+  video_gen.py "make it snow" --continue generated_videos/cat.mp4"""
 
 
 def build_parser(stdout: TextIO | None) -> Parser:
@@ -68,6 +70,7 @@ def add_input_options(inputs: argparse._ArgumentGroup) -> None:
     option(inputs, VideoRequest, "reference_image", action="append", metavar="PATH[:asset|style]")
     option(inputs, VideoRequest, "reference_video", action="append", metavar="PATH")
     option(inputs, VideoRequest, "extend_video", metavar="SRC")
+    option(inputs, VideoRequest, "continue_from", "--continue", metavar="RESULT")
     option(inputs, VideoRequest, "video")
     option(inputs, VideoRequest, "mask")
     option(inputs, VideoRequest, "mask_mode", help=None)

@@ -53,6 +53,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "max_cost": ("MEDIAGEN_MAX_COST",),
     "ledger": ("MEDIAGEN_LEDGER",),
     "job_store": ("MEDIAGEN_JOB_STORE",),
+    "session_store": ("MEDIAGEN_SESSION_STORE",),
     "output_dir": ("MEDIAGEN_OUTPUT_DIR",),
     "poll_first_s": ("MEDIAGEN_POLL_FIRST_S",),
     "poll_interval_s": ("MEDIAGEN_POLL_INTERVAL_S",),

@@ -163,6 +163,11 @@ VIDEO_EXTEND_FIELDS = ("prompt", "extend_video", "model", "duration", "resolutio
                        "negative_prompt", "person_generation", "seed", "generate_audio", "enhance_prompt", "count",
                        "preset", "storage_uri", "upload_gcs", "dry_run", "max_cost", "backend", "project",
                        "location", "config", "output_dir")
+IMAGE_CONTINUE_FIELDS = ("prompt", "continue_from", "aspect_ratio", "image_size", "count", "thinking_level",
+                         "dry_run", "max_cost", "backend", "project", "location", "config", "output_dir")
+VIDEO_CONTINUE_FIELDS = ("prompt", "continue_from", "mode", "duration", "resolution", "aspect_ratio",
+                         "negative_prompt", "storage_uri", "upload_gcs", "dry_run", "max_cost", "backend", "project",
+                         "location", "config", "output_dir")
 WHERE = ("backend", "project", "location", "config")
 RUN_HANDLE = {"type": "string", "minLength": 1,
               "description": "The run id returned by the start tool (valid while this server process runs)."}

@@ -26,6 +26,7 @@ from mediagen.app.jobs import get_video, job_command
 from mediagen.app.listing import check, gallery, list_models
 from mediagen.app.outcome import Outcome, Prepared, SavedFile
 from mediagen.app.present import preview_png, with_summaries
+from mediagen.app.sessions import session_command
 from mediagen.app.storyboard import prepare_storyboard
 from mediagen.app.video import start_video
 from mediagen.core import errors
@@ -241,6 +242,9 @@ def _get_run(kind: str, arguments: dict[str, Any], call: Call) -> Outcome:
 Handler = Callable[[ToolSpec, dict[str, Any], Call], Outcome]
 HANDLERS: dict[str, Handler] = {
     "generate_image": _generate_image, "start_video": _start_video, "extend_video": _start_video,
+    "continue_image": _generate_image, "continue_video": _start_video,
+    "list_sessions": lambda s, a, call: session_command(request_of(rq.SessionQuery, a, action="list"), call.ctx),
+    "show_session": lambda s, a, call: session_command(request_of(rq.SessionQuery, a, action="show"), call.ctx),
     "get_video": _get_video, "list_jobs": _list_jobs, "cancel_job": _cancel_job, "estimate_cost": _estimate,
     "list_models": lambda s, a, call: list_models(request_of(rq.ModelListing, a), call.ctx),
     "check_setup": lambda s, a, call: check(request_of(rq.CheckRequest, a), call.ctx),

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from mediagen.app import requests as rq
-from mediagen.mcp.schema import (GENERATION_NOTE, RUN_HANDLE, VIDEO_EXTEND_FIELDS, WAIT, WHERE, Prop, ToolSpec,
-                                 props_of)
+from mediagen.mcp.schema import (GENERATION_NOTE, IMAGE_CONTINUE_FIELDS, RUN_HANDLE, VIDEO_CONTINUE_FIELDS,
+                                 VIDEO_EXTEND_FIELDS, WAIT, WHERE, Prop, ToolSpec, props_of)
 
 ESTIMATE_SKIPPED = ("prompt", "dry_run", "output_dir")
 
@@ -14,8 +14,8 @@ def build_specs(values: Mapping[str, Mapping[str, list[Any]]] | None = None) -> 
     """Every tool's spec; ``values`` (per kind, from ``app.choices.field_choices``) supply the enums."""
     image = dict((values or {}).get("image") or {})
     video = dict((values or {}).get("video") or {})
-    specs = [*_generation_tools(image, video), *_job_tools(), _estimate_tool(image, video), *_free_tools(),
-             *_run_tools()]
+    specs = [*_generation_tools(image, video), *_continue_tools(image, video), *_job_tools(),
+             _estimate_tool(image, video), *_free_tools(), *_session_tools(), *_run_tools()]
     return {spec.name: spec for spec in specs}
 
 
@@ -42,6 +42,48 @@ def _generation_tools(image: dict[str, list[Any]], video: dict[str, list[Any]]) 
             + GENERATION_NOTE),
             tuple(props_of(rq.VideoRequest, video, include=VIDEO_EXTEND_FIELDS, required=("prompt", "extend_video"))),
             remote=True, output=("job_id", "state", "done", "videos", "cost")),
+    ]
+
+
+def _continue_tools(image: dict[str, list[Any]], video: dict[str, list[Any]]) -> list[ToolSpec]:
+    return [
+        ToolSpec("continue_image", "Continue an image", (
+            "Change an image made earlier instead of generating a new one: continue_from names the saved image "
+            "(its sidecar finds the conversation) and the prompt says what to change. The earlier turns are "
+            "re-sent verbatim with their thought signatures, so the model keeps what was good; continuing an "
+            "earlier result starts a branch. The re-sent history is priced into the estimate and max_cost. Gemini "
+            "image models on the Gemini API or Vertex (not CLIProxyAPI: pass the image to generate_image instead). "
+            "Costs money. " + GENERATION_NOTE),
+            tuple(props_of(rq.ImageRequest, image, include=IMAGE_CONTINUE_FIELDS,
+                           required=("prompt", "continue_from"))),
+            remote=True, output=("images", "cost", "continued", "run_id")),
+        ToolSpec("continue_video", "Continue a video", (
+            "Change or lengthen an Omni clip made earlier: continue_from names the saved clip and the prompt says "
+            "what to change. It continues the stored interaction (previous_interaction_id) with no task, or with "
+            "mode edit or extend; when Google no longer has the interaction the clip itself is sent with an edit "
+            "task (a paid create under the same max_cost, refused when the clip exceeds the model's edit limits). "
+            "Veo clips cannot be continued (use extend_video or a mask edit). Returns the job id at once; then call "
+            "get_video. Costs money. " + GENERATION_NOTE),
+            tuple(props_of(rq.VideoRequest, video, include=VIDEO_CONTINUE_FIELDS,
+                           required=("prompt", "continue_from"))),
+            remote=True, output=("job_id", "state", "done", "videos", "cost", "continued")),
+    ]
+
+
+def _session_tools() -> list[ToolSpec]:
+    query = rq.SessionQuery
+    return [
+        ToolSpec("list_sessions", "List sessions", (
+            "List conversation sessions, newest first: every image and video result is a turn of one, and "
+            "continuing a result adds a turn (or a branch). Each shows its turns, branches, cost and newest file. "
+            "Free, local."),
+            tuple(props_of(query, {}, include=("limit", "project", "config"))), read_only=True,
+            output=("store", "sessions")),
+        ToolSpec("show_session", "Show a session", (
+            "Show one conversation session as a tree: every turn with its prompt, files and cost, and the chains "
+            "from first to last turn (1 -> 2 -> 3; a branch shows as a second chain). Free, local."),
+            tuple(props_of(query, {}, include=("session_id", "project", "config"), required=("session_id",))),
+            read_only=True, output=("session", "chains", "tree")),
     ]
 
 

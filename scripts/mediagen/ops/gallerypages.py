@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from mediagen.core.files import atomic_write_text
-from mediagen.ops.gallery import GALLERY_NAME, POSTERS_DIR, GalleryItem, add_posters, render, scan, writable
+from mediagen.ops import gallery_sessions
+from mediagen.ops.gallery import (GALLERY_NAME, POSTERS_DIR, GalleryItem, add_posters, relative, render, scan,
+                                  writable)
 
 DEFAULT_PAGE_SIZE = 200
 GENERATOR_MARK = 'content="mediagen gallery.py"'
@@ -37,16 +39,19 @@ def write_pages(folder: Path, output: Path | None = None, *, title: str | None =
     paths = [page_path(first, n) for n in range(1, count + 1)]
     title = title or f"mediagen gallery: {folder.resolve().name}"
     totals = _totals(items)
+    sessions = 0
     for n, path in enumerate(paths, start=1):
         chunk = items[(n - 1) * size: n * size]
         page = render(chunk, first.parent, title)
+        if n == 1:                              # the chains of every page, whole, above the first page's cards
+            page, sessions = gallery_sessions.with_sessions(page, items, first.parent, relative)
         if count > 1:
             page = _with_navigation(page, _navigation(paths, n, totals))
         writable(path, lambda: atomic_write_text(path, page))  # noqa: B023 - called at once
     _remove_stale_pages(first, count)
     return {"path": str(first.resolve()), "pages": [str(p.resolve()) for p in paths], "page_size": size,
             "counts": {"items": len(items), "images": totals["images"], "videos": totals["videos"]},
-            "films": sum(i.role == "film" for i in items), "posters": posters}
+            "films": sum(i.role == "film" for i in items), "posters": posters, "sessions": sessions}
 
 
 def page_path(first: Path, number: int) -> Path:

@@ -23,6 +23,7 @@ from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
 from mediagen.core.resources import script_command
+from mediagen.ops import conversations
 from mediagen.ops.inputs import load_image
 from mediagen.wire.common import MediaInput
 from mediagen.core.files import describe_os_error
@@ -75,6 +76,8 @@ class ImagePlan:
     images_per_call: list[int] = field(default_factory=list)
     output: OutputPlan | None = None
     per_call: int = 1
+    conversation: Any = None           # the turn a --continue run continues (ops.conversations)
+    recorder: Any = None               # records each result as a session turn (set by the use case)
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.choice.describe(), "model": self.model_info(),
@@ -97,6 +100,7 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     ``estimate_only`` skips loading inputs and accepts a missing credential
     (nothing will be sent).
     """
+    settings, conversation = conversations.continue_image(settings)
     choice = choose_backend(settings, kind="image", require_credential=not estimate_only)
     load_inputs = load_inputs and not estimate_only
     console.info_once(f"backend {choice.backend}: {choice.reason}")
@@ -111,6 +115,7 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     location = _location(settings, catalog, model_id, choice, console) if choice.backend == "vertex" else None
     sources = list(settings.get("images") or [])
     request = _normalized(settings, choice.backend, model_id, len(sources))
+    conversations.prepare_request(conversation, request, surface)
     total = request["count"]
     if total > MAX_COUNT:
         raise errors.UsageError(f"--count {total} is more than {MAX_COUNT} images in one run",
@@ -121,7 +126,7 @@ def plan_images(prompt: str, settings: Settings, catalog: Any, console: Console,
     catalog.enforce({**request, "count": min(total, per_call)}, console.warn)
     estimate = catalog.estimate(request)
     plan = ImagePlan(prompt, settings, choice, model_id, resolution.wire_id, surface, location, request, [],
-                     estimate, per_call=per_call)
+                     estimate, per_call=per_call, conversation=conversation)
     if load_inputs:
         limit = DOWNSCALE_ABOVE.get(choice.backend)
         plan.inputs = [load_image(s, transport=transport, allow_gcs=choice.backend == "vertex", max_bytes=limit)
@@ -220,6 +225,7 @@ def _build_requests(plan: ImagePlan) -> None:
                                          person_generation=s.get("person_generation"),
                                          output_mime=s.get("output_mime"), thinking_level=s.get("thinking_level"),
                                          seed=s.get("seed"))
+        body = gemini_wire.with_history(body, plan.conversation.history if plan.conversation else [])
         bodies = [body] * count
     url = model_method_url(plan.choice, plan.settings, plan.wire_id, method, plan.location)
     plan.http_requests = [HttpRequest("POST", url, headers={"Content-Type": "application/json"}, json=b,
@@ -432,8 +438,15 @@ def _save_image(plan: ImagePlan, result: CallResult, payload: MediaPayload, inde
     except BaseException:
         release([path])
         raise
+    session = plan.recorder.turn(result.index, *conversations.image_turn(plan, result.index, result.outcome, info)) \
+        if plan.recorder is not None else None
+    if session:
+        info["session"] = session
     try:
-        info["sidecar"] = str(write_sidecar(path, _sidecar(plan, result, info, started)))
+        sidecar = _sidecar(plan, result, info, started)
+        if session:
+            sidecar.set(session=session)
+        info["sidecar"] = str(write_sidecar(path, sidecar))
     except OSError as exc:          # the image itself is safe; only its description is missing
         info["sidecar"] = None
         console.warn(f"saved {path} but not its sidecar: {describe_os_error(exc)}")

@@ -92,6 +92,7 @@ class VideoJob(JobRecord):
     first_poll_s: float | None = None
     usage: dict[str, Any] | None = None
     planned: list[str] | None = None        # final paths of the results, chosen before any download starts
+    session: dict[str, Any] | None = None   # the conversation its result joins (ops.conversations)
 
 
 @dataclass(kw_only=True)

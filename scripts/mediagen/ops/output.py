@@ -121,6 +121,7 @@ class Sidecar(Record):
     gcs_uri: str | None = None                  # where --upload-gcs put the file
     omni: dict[str, Any] | None = None          # the interaction id an extension continues from
     batch: dict[str, Any] | None = None         # the batch line and key the file came from
+    session: dict[str, Any] | None = None       # the conversation turn that made it: {"id", "turn", "parent"}
 
 
 def sidecar_path(media: Path) -> Path:

@@ -20,7 +20,7 @@ from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
 from mediagen.core.resources import script_command
-from mediagen.ops import downloads, lro, uploads
+from mediagen.ops import conversations, downloads, lro, uploads
 from mediagen.ops.jobstore import TERMINAL_STATES, JobStore, VideoJob, new_job_id, now_iso
 from mediagen.ops.ledger import Ledger, describe_cost
 from mediagen.ops.output import OutputPlan, Sidecar, write_sidecar
@@ -120,6 +120,7 @@ def _record(plan: VideoPlan, job_id: str, output: OutputPlan) -> VideoJob:
         extend_source=plan.inputs.source, request=plan.request,
         output={**output.describe(), "upload_gcs": plan.settings.get("upload_gcs")},
         estimate=plan.cost(), pricing=plan.pricing_hint, polls=0, first_poll_s=first_poll,
+        session=plan.session,
     )
 
 
@@ -231,9 +232,13 @@ def _close_success(record: VideoJob, outcome: Any, store: JobStore, settings: Se
     except errors.ResultExpired as exc:     # paid for, and gone: the job ends here
         return _close_expired(record, outcome, store, ledger, exc)
     actual = actual_cost(record, outcome, len(videos))
+    session = conversations.record_video_turn(record, videos, actual, settings, console)
     for video in videos:
-        video["sidecar"] = str(write_sidecar(Path(video["path"]), _sidecar(record, video, outcome, actual,
-                                                                            len(videos))))
+        sidecar = _sidecar(record, video, outcome, actual, len(videos))
+        if session:
+            sidecar.set(session=session)
+            video["session"] = session
+        video["sidecar"] = str(write_sidecar(Path(video["path"]), sidecar))
     record = store.update(job_id, state="succeeded", outputs=videos, actual_usd=actual, finished=now_iso(),
                           usage=outcome.usage or None)
     console.info(f"job {job_id}: actual cost " + (f"${actual:.4f}" if actual is not None else "unpriced"))

@@ -6,10 +6,16 @@ mask + video -> ``edit``; ``--extend-video`` -> ``extend``; reference images ->
 ``image_to_video``; nothing -> ``text_to_video``. ``--remix`` turns a clip into
 first (and last) frames first.
 
-When extending an earlier result, its sidecar supplies defaults (model,
-resolution, aspect ratio, project, storage URI, location, backend) between the
-command line (and preset) and the config file. Veo runs through
+When extending or continuing an earlier result, its sidecar supplies defaults
+(model, resolution, aspect ratio, project, storage URI, location, backend)
+between the command line (and preset) and the config file. Veo runs through
 ``predictLongRunning``; Gemini Omni through the Interactions API.
+
+``--continue SRC`` continues the Omni interaction that made SRC
+(``previous_interaction_id``) with no task unless ``--mode edit|extend``;
+``--extend-video`` on an Omni result takes the same path with ``extend``.
+When the stored interaction is gone (404), ``fallback_to_clip`` turns the
+plan into an edit of the clip itself, within the model's edit-source limits.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from mediagen.config.credentials import BackendChoice, choose_backend
 from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
-from mediagen.ops import frames, uploads
+from mediagen.ops import conversations, frames, uploads
 from mediagen.ops.inputs import load_image, load_video
 from mediagen.wire.common import MediaInput
 from mediagen.ops.output import Sidecar, load_sidecar
@@ -88,6 +94,7 @@ class VideoPlan:
     request: dict[str, Any]
     estimate: Any
     inputs: VideoInputs = field(default_factory=VideoInputs)
+    session: dict[str, Any] | None = None     # the conversation a result joins (set by the use case)
     create: HttpRequest | None = None
     extend_source: dict[str, Any] | None = None
     pricing_hint: dict[str, Any] = field(default_factory=dict)   # what the actual-cost calculation needs
@@ -137,6 +144,8 @@ def plan_video(prompt: str, base: Settings, catalog: Any, console: Console, *, p
     model_id = model.id if model else resolution.wire_id
     family = model.family if model else None
     provider = provider_for(family, model_id)
+    if settings.get("continue_from"):
+        conversations.check_video_target(settings, provider.name, choice.backend)
     mode = detect_mode(settings)
     settings = settings.with_defaults(_model_defaults(model, choice.backend, mode), "catalog")
     location = _location(settings, catalog, model_id, choice, provider)
@@ -180,6 +189,8 @@ def _pricing_hint(model: Any, backend: str) -> dict[str, Any]:
 
 def detect_mode(settings: Settings) -> str:
     """The generation mode from the inputs given (or ``--mode``, checked against them)."""
+    if settings.get("continue_from"):
+        return conversations.continue_mode(settings)
     has = {key: bool(settings.get(key)) for key in
            ("image", "last_frame", "references", "extend_video", "video", "mask", "remix", "remix_last_frame")}
     if has["remix"]:
@@ -253,8 +264,8 @@ def _location(settings: Settings, catalog: Any, model_id: str, choice: BackendCh
 # -- extension sources -------------------------------------------------------
 
 def _source_layer(base: Settings) -> tuple[Layer | None, dict[str, Any] | None]:
-    """Defaults inherited from the sidecar of the clip being extended."""
-    target = base.get("extend_video")
+    """Defaults inherited from the sidecar of the clip being extended or continued."""
+    target = base.get("extend_video") or base.get("continue_from")
     if not target or str(target).startswith(("gs://", "http://", "https://")):
         return None, None
     sidecar = load_sidecar(Path(target))
@@ -282,17 +293,14 @@ def _source_layer(base: Settings) -> tuple[Layer | None, dict[str, Any] | None]:
 
 
 def _extend_input(plan: VideoPlan, transport: Transport | None, inputs: VideoInputs) -> None:
-    """How the clip to extend is referenced: interaction id, Gemini file URI, gs:// URI or bytes."""
-    target = str(plan.settings["extend_video"])
+    """How the clip to extend or continue is referenced: interaction id, Gemini file URI, gs:// URI or bytes."""
+    target = str(plan.settings.get("extend_video") or plan.settings["continue_from"])
     sidecar = (plan.extend_source or {}).get("sidecar") or Sidecar()
     remote = sidecar.remote or {}
     source: dict[str, Any] = {"source": target}
     if isinstance(plan.provider, OmniProvider):
-        interaction = (sidecar.omni or {}).get("interaction_id")
-        same_backend = (sidecar.backend or {}).get("name") == plan.choice.backend
-        if interaction and same_backend:
-            source["previous_interaction_id"] = interaction
-        else:
+        _continue_omni(plan, target, sidecar, source)
+        if not source.get("previous_interaction_id"):
             inputs.video = load_video(target, transport=transport, allow_gcs=plan.choice.backend == "vertex")
     elif plan.choice.backend == "gemini-api":
         uri = target if target.startswith("https://") else remote.get("uri")
@@ -314,6 +322,46 @@ def _extend_input(plan: VideoPlan, transport: Transport | None, inputs: VideoInp
     elif inputs.video is not None and inputs.video.data is not None and not target.startswith("gs://"):
         source["seconds"] = _local_seconds(Path(target))
     inputs.source = source
+
+
+def _continue_omni(plan: VideoPlan, target: str, sidecar: Sidecar, source: dict[str, Any]) -> None:
+    """Continue the interaction that made the clip (same backend): ``previous_interaction_id`` and the task.
+
+    ``--continue`` sends no task unless ``--mode`` names one; ``--extend-video`` is ``--continue --mode extend``.
+    Anywhere else the clip itself is sent with the mode's task (edit, extend).
+    """
+    interaction = (sidecar.omni or {}).get("interaction_id")
+    same_backend = (sidecar.backend or {}).get("name") == plan.choice.backend
+    forced = plan.settings.get("mode") if plan.settings.get("continue_from") else plan.mode
+    if interaction and same_backend:
+        source["previous_interaction_id"] = interaction
+        source["task"] = forced if forced in ("edit", "extend") else None
+    else:
+        source["task"] = "extend" if plan.mode == "extend" else "edit"
+
+
+def fallback_to_clip(plan: VideoPlan, catalog: Any, transport: Transport | None, console: Console) -> VideoPlan:
+    """The plan once the continued interaction is gone: the clip itself with an edit (or extend) task.
+
+    It is a new paid create: re-priced here for the caller's gate, and refused (exit 2) when the clip is
+    outside the model's edit-source limits (catalog ``edit_source_seconds``).
+    """
+    source = dict(plan.inputs.source or {})
+    gone = source.pop("previous_interaction_id", None)
+    target = str(source["source"])
+    task = "extend" if plan.mode == "extend" else "edit"
+    seconds = _source_seconds(plan) or _local_seconds(Path(target))
+    conversations.check_edit_source(plan.capabilities, plan.model_id, target, seconds, gone)
+    console.warn(f"the stored interaction {gone} behind {target} is gone (Google keeps interactions for a limited "
+                 f"time); sending the clip itself with an {task} task instead: a new "
+                 "paid create under the same cost cap")
+    plan.inputs.video = load_video(target, transport=transport, allow_gcs=plan.choice.backend == "vertex")
+    plan.inputs.source = {**source, "task": task, "fallback": f"interaction {gone} gone: clip sent"}
+    plan.request = normalized_request(plan)
+    catalog.enforce(plan.request, console.warn)
+    plan.estimate = catalog.estimate(plan.request)
+    plan.create = build_create(plan)
+    return plan
 
 
 def _local_seconds(path: Path) -> float | None:
@@ -343,7 +391,7 @@ def _load_inputs(plan: VideoPlan, transport: Transport | None, console: Console)
         inputs.video = load_video(s["video"], transport=transport, allow_gcs=vertex)
     if s.get("mask"):
         inputs.mask = load_image(s["mask"], transport=transport, allow_gcs=vertex)
-    if s.get("extend_video"):
+    if s.get("extend_video") or s.get("continue_from"):
         _extend_input(plan, transport, inputs)
     for item in [inputs.image, inputs.last_frame, inputs.video, inputs.mask, *[r for r, _ in inputs.references]]:
         for note in (item.notes if item else []):
@@ -471,7 +519,7 @@ def _omni_create(plan: VideoPlan) -> HttpRequest:
     if s.get("negative_prompt"):
         prompt = f"{prompt}\n\nAvoid: {s['negative_prompt']}"     # Omni has no negative-prompt field
     previous = (inputs.source or {}).get("previous_interaction_id")
-    task = {"extend": "extend", "edit": "edit"}.get(plan.mode)
+    task = (inputs.source or {}).get("task", {"extend": "extend", "edit": "edit"}.get(plan.mode))
     body = omni_wire.build_request(plan.wire_id, prompt, backend=plan.choice.backend, first_frame=inputs.image,
                                    last_frame=inputs.last_frame, references=[img for img, _ in inputs.references],
                                    reference_videos=inputs.reference_videos,

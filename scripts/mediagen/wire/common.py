@@ -110,6 +110,7 @@ class GenerationOutcome:
     model_version: str | None = None
     response_id: str | None = None
     skipped_thoughts: int = 0
+    content: dict[str, Any] | None = None     # the model turn as returned (generateContent), for multi-turn
 
     @property
     def blocked(self) -> bool:

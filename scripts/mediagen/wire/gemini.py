@@ -64,7 +64,10 @@ def parse_response(doc: dict[str, Any]) -> GenerationOutcome:
     feedback = doc.get("promptFeedback") or {}
     outcome.block_reason = feedback.get("blockReason")
     texts = []
-    for candidate in doc.get("candidates") or []:
+    candidates = doc.get("candidates") or []
+    if candidates and isinstance(candidates[0].get("content"), dict):
+        outcome.content = candidates[0]["content"]
+    for candidate in candidates:
         outcome.finish_reason = outcome.finish_reason or candidate.get("finishReason")
         for part in (candidate.get("content") or {}).get("parts") or []:
             if part.get("thought"):
@@ -78,6 +81,17 @@ def parse_response(doc: dict[str, Any]) -> GenerationOutcome:
                 texts.append(part["text"])
     outcome.text = "\n".join(t for t in texts if t.strip())
     return outcome
+
+
+def with_history(body: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The body with earlier turns before its own user turn: each ``content`` exactly as given, in order.
+
+    Multi-turn image editing keeps context only when the model's turns come back verbatim, every part
+    and ``thoughtSignature`` included (thought parts too, as google-genai's chat history re-sends them).
+    """
+    if not history:
+        return body
+    return {**body, "contents": [*history, *body["contents"]]}
 
 
 def prompt_token_count(usage: dict[str, Any] | None) -> int:
