@@ -32,7 +32,7 @@ from mediagen.app.requests import (BatchRequest, CheckRequest, ImageRequest, Job
                                    VideoRequest)
 from mediagen.cli import (batch_gen, check_api, estimate_cost, gallery, image_gen, jobs, sessions, storyboard,
                           video_gen)
-from mediagen.cli.common import request_from
+from mediagen.cli.common import number, request_from
 from mediagen.core import errors
 from mediagen.mcp.schema import IMAGE_CONTINUE_FIELDS, VIDEO_CONTINUE_FIELDS, VIDEO_EXTEND_FIELDS, ToolSpec
 from mediagen.mcp.tools import request_of
@@ -136,7 +136,7 @@ def _flags(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
 def _expected_type(action: argparse.Action) -> str:
     if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse.BooleanOptionalAction)):
         return "boolean"
-    return {int: "integer", float: "number"}.get(action.type, "string")
+    return {int: "integer", float: "number", number: "number"}.get(action.type, "string")
 
 
 @pytest.mark.parametrize("tool", sorted(PARSERS))
