@@ -78,3 +78,20 @@ def test_the_ledger_lock_is_the_one_filelock_takes(tmp_path: Path) -> None:
     held.release()
     writer.join(5)
     assert done and [e["run_id"] for e in ledger.entries()] == ["r1"]
+
+
+def test_a_busy_lock_times_out_with_timeout_error(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    from mediagen.core.files import file_lock
+
+    held = FileLock(str(tmp_path / "x.lock"))
+    held.acquire()
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="stayed busy"):
+        with file_lock(tmp_path / "x.lock", timeout=0.2):
+            pass
+    assert time.monotonic() - started >= 0.2
+    held.release()
+    with file_lock(tmp_path / "x.lock", timeout=0):                 # free again: taken at once
+        pass

@@ -27,7 +27,7 @@ from mediagen.ops.batch_jobs import prices as offline_prices
 from mediagen.ops.batch_jobs import request_entries
 from mediagen.ops.jobstore import BatchJob, store_for
 from mediagen.ops.ledger import ledger_for
-from mediagen.ops.lro import may_have_started
+from mediagen.core.errors import may_have_started
 from mediagen.ops.preflight import check_before_paying
 from mediagen.ops.targets import model_method_url
 from mediagen.transport.http import HttpRequest, RetryPolicy

@@ -21,7 +21,6 @@ that lifts it.
 """
 from __future__ import annotations
 
-import copy
 from typing import Any, Mapping
 
 FRAME_MODES = ("image_to_video", "first_last_frame")
@@ -33,7 +32,7 @@ OVERRIDE = "$MEDIAGEN_CATALOG_OVERRIDE"
 
 def expand(capabilities: Mapping[str, Any], limits: Mapping[str, Any]) -> dict:
     """The capabilities with the model's limits written into the fields the checks read (a copy)."""
-    caps = copy.deepcopy(dict(capabilities))
+    caps = dict(capabilities)           # shallow: only by_mode and the modes written below are copied
     if "duration" in limits:
         caps["durations"] = _span(limits["duration"])
     if "extension_step" in limits:
@@ -84,4 +83,7 @@ def _span(bounds: Mapping[str, Any]) -> list[int]:
 
 
 def _mode(caps: dict, mode: str) -> dict:
-    return caps.setdefault("by_mode", {}).setdefault(mode, {})
+    """``caps``'s own copy of ``by_mode[mode]`` (the catalog's entry is never written)."""
+    by_mode = caps["by_mode"] = dict(caps.get("by_mode") or {})
+    by_mode[mode] = dict(by_mode.get(mode) or {})
+    return by_mode[mode]

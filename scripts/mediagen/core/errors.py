@@ -345,3 +345,14 @@ def exit_code_for(exc: BaseException) -> ExitCode:
     if isinstance(exc, KeyboardInterrupt):
         return ExitCode.INTERRUPTED
     return ExitCode.INTERNAL
+
+
+def may_have_started(exc: MediagenError) -> bool:
+    """Whether a failed create call may still have started (and will bill) the job.
+
+    After a timeout, a dropped connection or a 5xx other than 503 Google may
+    have acted on the request: the job is then recorded ``unknown`` and never resent.
+    """
+    if isinstance(exc, NetworkError) and isinstance(exc.details, dict) and exc.details.get("connected") is False:
+        return False            # the connection was never established: the server saw nothing
+    return isinstance(exc, (RequestTimeout, NetworkError)) or (isinstance(exc, ServerError) and exc.status != 503)

@@ -29,7 +29,7 @@ from mediagen.wire.common import MediaInput
 from mediagen.core.files import describe_os_error
 from mediagen.ops.ledger import Ledger, describe_cost, ledger_for
 from mediagen.ops import uploads
-from mediagen.ops.lro import may_have_started
+from mediagen.core.errors import may_have_started
 from mediagen.ops.output import OutputPlan, Sidecar, extension_for, release, write_sidecar
 from mediagen.ops.payloads import write_payload
 from mediagen.ops.preflight import check_before_paying

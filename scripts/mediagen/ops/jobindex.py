@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from mediagen.core.files import atomic_write_text
+from mediagen.core.files import atomic_write_text, file_lock
 
 INDEX_NAME = "index.jsonl"
 SIZE_NAME = "index.size"
@@ -80,10 +80,8 @@ class JobIndex:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the index lock (writers append and write their record under it; rebuilds run under it)."""
-        from filelock import FileLock
-
         self.folder.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.folder / LOCK_NAME), timeout=60):
+        with file_lock(self.folder / LOCK_NAME, timeout=60):
             yield
 
     @contextmanager

@@ -26,7 +26,7 @@ from typing import Any, Iterator, Mapping, TypeVar
 
 from mediagen.config.settings import Settings
 from mediagen.core import errors
-from mediagen.core.files import atomic_write_text, describe_os_error
+from mediagen.core.files import atomic_write_text, describe_os_error, file_lock
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
 from mediagen.core.resources import script_command
@@ -205,14 +205,11 @@ class JobStore:
     @contextlib.contextmanager
     def locked(self, job_id: str, timeout: float = 600.0) -> Iterator[None]:
         """Hold the job's lock (used around polls that may download, so one process downloads)."""
-        from filelock import FileLock, Timeout
-
         self.folder.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.folder / f"{job_id}.lock"), timeout=timeout)
         try:
-            with lock:
+            with file_lock(self.folder / f"{job_id}.lock", timeout=timeout):
                 yield
-        except Timeout as exc:
+        except TimeoutError as exc:
             raise errors.StillRunning(f"job {job_id} is busy in another process",
                                       f"Try {script_command('jobs.py', 'status', job_id)} later.") from exc
 
@@ -251,9 +248,7 @@ class JobStore:
 
     def update(self, job_id: str, **changes: Any) -> JobRecord:
         """Merge ``changes`` into the record atomically (read-modify-write under a short lock)."""
-        from filelock import FileLock
-
-        with FileLock(str(self.folder / f"{job_id}.record.lock"), timeout=30):
+        with file_lock(self.folder / f"{job_id}.record.lock", timeout=30):
             record = self.get(job_id)
             was = record.state
             record.set(**changes, updated=now_iso())

@@ -7,50 +7,20 @@ half-way still leaves its estimate on record.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping, TextIO
 
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
-from mediagen.core.files import describe_os_error
+from mediagen.core.files import describe_os_error, file_lock
 from mediagen.core.paths import user_state_dir
 from mediagen.core.redaction import redact
 
 LEDGER_FILENAME = "ledger.jsonl"
-
-
-@contextlib.contextmanager
-def _locked(lock: Path, timeout: float) -> Iterator[None]:
-    """Hold ``lock`` exclusively: ``flock`` where there is one (the same lock the filelock package takes,
-    without its import on every run), else filelock itself (Windows)."""
-    try:
-        import fcntl
-    except ImportError:
-        from filelock import FileLock
-
-        with FileLock(str(lock), timeout=timeout):
-            yield
-        return
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the ledger lock {lock} stayed busy for {timeout:g}s") from None
-                time.sleep(0.01)
-        yield
-    finally:
-        os.close(fd)          # closing the descriptor releases the lock
 
 
 def default_ledger_path(env: Mapping[str, str]) -> Path:
@@ -76,7 +46,7 @@ class Ledger:
         line = json.dumps(redact(record), ensure_ascii=False, sort_keys=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with _locked(Path(str(self.path) + ".lock"), timeout=30):
+            with file_lock(Path(str(self.path) + ".lock"), timeout=30):
                 with open_private_append(self.path) as handle:
                     handle.write(line + "\n")
         except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:

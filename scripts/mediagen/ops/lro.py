@@ -20,6 +20,7 @@ from typing import Any, Callable, Generic, Protocol, TypeVar
 from mediagen.config.credentials import BackendChoice, choose_backend
 from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
+from mediagen.core.errors import may_have_started as may_have_started      # callers reach it through lro
 from mediagen.ops.jobstore import TERMINAL_STATES, JobRecord, JobStore, now_iso
 from mediagen.ops.pollbudget import PollBudget
 from mediagen.ops.pollbudget import shared_budget as shared_budget      # the drivers' callers book through lro
@@ -70,18 +71,6 @@ class Submitted:
     def job_id(self) -> str:
         """The recorded job's id."""
         return self.record.job_id
-
-
-def may_have_started(exc: errors.MediagenError) -> bool:
-    """Whether a failed create call may still have started (and will bill) the job.
-
-    After a timeout, a dropped connection or a 5xx other than 503 Google may
-    have acted on the request: the job is then recorded ``unknown`` and never resent.
-    """
-    if isinstance(exc, errors.NetworkError) and isinstance(exc.details, dict) and exc.details.get("connected") is False:
-        return False            # the connection was never established: the server saw nothing
-    return isinstance(exc, (errors.RequestTimeout, errors.NetworkError)) or (
-        isinstance(exc, errors.ServerError) and exc.status != 503)
 
 
 def record_accepted(store: JobStore, job_id: str, handle: str, **changes: Any) -> JobRecord:

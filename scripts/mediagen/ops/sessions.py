@@ -26,7 +26,7 @@ from typing import Any, Iterator, Mapping
 
 from mediagen.config.settings import Settings
 from mediagen.core import errors
-from mediagen.core.files import atomic_path, atomic_write_bytes, atomic_write_text, describe_os_error
+from mediagen.core.files import atomic_path, atomic_write_bytes, atomic_write_text, describe_os_error, file_lock
 from mediagen.core.paths import user_state_dir
 from mediagen.core.resources import script_command
 from mediagen.ops.records import Record
@@ -118,13 +118,11 @@ class SessionStore:
     @contextmanager
     def locked(self, session_id: str, timeout: float = 30.0) -> Iterator[None]:
         """Hold the session's lock: one writer at a time, whichever process it is."""
-        from filelock import FileLock, Timeout
-
         self.folder.mkdir(parents=True, exist_ok=True)
         try:
-            with FileLock(str(self.folder / f"{session_id}.lock"), timeout=timeout):
+            with file_lock(self.folder / f"{session_id}.lock", timeout=timeout):
                 yield
-        except Timeout as exc:
+        except TimeoutError as exc:
             raise errors.StillRunning(f"session {session_id} is busy in another process",
                                       "Try again in a moment.") from exc
 

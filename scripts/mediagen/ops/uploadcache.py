@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from mediagen.config.settings import Settings
-from mediagen.core.files import atomic_write_text
+from mediagen.core.files import atomic_write_text, file_lock
 from mediagen.core.paths import user_cache_dir
 
 LOCK_TIMEOUT_S = 600.0       # a large upload on a slow link holds the lock this long at most
@@ -65,10 +65,8 @@ class UploadCache:
     @contextmanager
     def locked(self, key: UploadKey) -> Iterator[None]:
         """Hold the entry's lock: one process uploads a given input at a time; the others then reuse its copy."""
-        from filelock import FileLock
-
         self.folder.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.folder / f"{key.name()}.lock"), timeout=LOCK_TIMEOUT_S):
+        with file_lock(self.folder / f"{key.name()}.lock", timeout=LOCK_TIMEOUT_S):
             yield
 
     def get(self, key: UploadKey) -> Upload | None:

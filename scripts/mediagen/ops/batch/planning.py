@@ -19,6 +19,7 @@ from typing import Any
 from mediagen.config.settings import Layer, Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
+from mediagen.core.files import file_lock
 from mediagen.ops.batch.inputs import KINDS, BatchInput, RawItem
 from mediagen.ops.images import PARAM_KEYS as IMAGE_PARAM_KEYS
 from mediagen.ops.images import ImagePlan, plan_images
@@ -238,13 +239,11 @@ class ResultsFile:
 
     def append(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Append one line, flushed to disk before returning (a kill never loses a finished item)."""
-        from filelock import FileLock
-
         from mediagen.core.redaction import redact
 
         line = json.dumps(redact(entry), ensure_ascii=False, default=str) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.path.with_name(f".{self.path.name}.lock")), timeout=30)
+        lock = file_lock(self.path.with_name(f".{self.path.name}.lock"), timeout=30)
         with self._lock, lock, open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line)
             handle.flush()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from mediagen.core import errors
-from mediagen.core.files import atomic_write_text
+from mediagen.core.files import atomic_write_text, file_lock
 from mediagen.ops.jobstore import now_iso
 
 MANIFEST_NAME = "manifest.json"
@@ -106,12 +106,10 @@ def _damaged(path: Path, problem: str) -> errors.ConfigError:
 @contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """One run per storyboard folder at a time (two would submit the same shots twice)."""
-    from filelock import FileLock, Timeout
-
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        with FileLock(str(folder / ".storyboard.lock"), timeout=0):
+        with file_lock(folder / ".storyboard.lock", timeout=0):
             yield
-    except Timeout as exc:
+    except TimeoutError as exc:
         raise errors.UsageError(f"another storyboard.py run is working in {folder}",
                                 "Wait for it to finish (or stop it), then rerun; nothing is lost.") from exc
