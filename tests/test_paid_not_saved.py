@@ -149,7 +149,8 @@ def test_probe_files_leave_nothing_behind(run, fake, env, tmp_path) -> None:
     assert [n for n in files_in(job_store(env)) if "probe" in n] == []
 
 
-def test_a_batch_api_result_onto_a_full_disk_exits_10_naming_the_job(fake, env, tmp_path) -> None:
+def batch_onto_a_full_disk(fake, env, tmp_path):
+    """A one-item Batch API run whose result (400x400 noise) cannot be written: 64 KiB of disk."""
     fake.config.image_noise = True
     fake.config.image_pixels_override = (400, 400)
     fake.config.batch_polls_until_done = 0
@@ -159,21 +160,18 @@ def test_a_batch_api_result_onto_a_full_disk_exits_10_naming_the_job(fake, env, 
     result = run_child("batch_gen", str(source), "--via", "batch-api", "--approve", "-o", str(out), env=env,
                        cwd=tmp_path, limit_bytes=64 * 1024)
     assert result.code == 10, (result.doc, result.stderr)
+    return result
+
+
+def test_a_batch_api_result_onto_a_full_disk_exits_10_naming_the_job(fake, env, tmp_path) -> None:
+    result = batch_onto_a_full_disk(fake, env, tmp_path)
     error = result.doc["error"]
     assert error["type"] == "paid_not_saved" and error["details"]["job_id"].startswith("imgb-")
     assert f"{hinted('jobs')} download {error['details']['job_id']}" in error["hint"]
 
 
 def test_a_batch_api_result_onto_a_full_disk_is_billed_in_the_ledger_then_saved_once(run, fake, env, tmp_path) -> None:
-    fake.config.image_noise = True
-    fake.config.image_pixels_override = (400, 400)
-    fake.config.batch_polls_until_done = 0
-    source = tmp_path / "prompts.txt"
-    source.write_text("a red fox\n")
-    out = tmp_path / "batch"
-    result = run_child("batch_gen", str(source), "--via", "batch-api", "--approve", "-o", str(out), env=env,
-                       cwd=tmp_path, limit_bytes=64 * 1024)
-    assert result.code == 10, (result.doc, result.stderr)
+    result = batch_onto_a_full_disk(fake, env, tmp_path)
     job_id = result.doc["error"]["details"]["job_id"]
     final = ledger_entries(env)[-1]
     assert final["run_id"] == job_id and final["status"] == "paid_not_saved", final

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from mediagen.catalog import limits
 from mediagen.catalog.conditions import holds
 from mediagen.core.errors import CatalogError
 from mediagen.core.resources import REPO_ROOT
-from mediagen.core.yamlfile import read_mapping
+from mediagen.core.yamlfile import check_once, read_mapping
 
 DEFAULT_CATALOG_PATH = REPO_ROOT / "presets" / "models.yaml"
 SCHEMA_PATH = REPO_ROOT / "presets" / "models.schema.json"
@@ -229,7 +228,7 @@ class CatalogData:
             data = _merge_catalog(data, override)
             label = f"{path} (with override {override_path})"
             sources.append(Path(override_path))
-        _validate_schema_once(data, label, sources, cache_dir)
+        check_once(lambda: _validate_schema(data, label), [*sources, SCHEMA_PATH], cache_dir, "catalog-valid")
         catalog = cls(data, _build_models(data, label, today), label, today)
         _check_references(catalog, label)
         return catalog
@@ -322,26 +321,6 @@ def _merge_catalog(data: dict, override: dict) -> dict:
 # --------------------------------------------------------------------------- schema check
 
 _SCHEMA_CACHE: dict[str, Any] = {}
-
-
-def _validate_schema_once(data: dict, label: str, sources: list[Path], cache_dir: Path | None) -> None:
-    """Schema-check the catalog, skipping the check (and the jsonschema import) when these exact
-    files already passed it: a marker named after their content hash sits in the user cache."""
-    digest = hashlib.sha256()
-    for source in [*sources, SCHEMA_PATH]:
-        digest.update(source.read_bytes())
-    if cache_dir is None:
-        _validate_schema(data, label)
-        return
-    marker = cache_dir / f"catalog-valid-{digest.hexdigest()[:32]}"
-    if marker.exists():
-        return
-    _validate_schema(data, label)
-    try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-    except OSError:
-        pass     # a read-only cache only costs the check next time
 
 
 def _schema_validator() -> Any:

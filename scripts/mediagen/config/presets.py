@@ -12,7 +12,6 @@ the schema sits in the user cache folder: these exact files already passed it.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mediagen.core.errors import PresetError
 from mediagen.core.resources import PRESETS_DIR
-from mediagen.core.yamlfile import read_mapping
+from mediagen.core.yamlfile import check_once, read_mapping
 
 if TYPE_CHECKING:
     import jsonschema
@@ -75,7 +74,7 @@ def load_presets(kind: str, path: str | Path | None = None, *, cache_dir: Path |
         raise PresetError(f"unknown preset kind {kind!r}", "use image or video")
     path = Path(path) if path else default_path(kind)
     data = _read(path, cache_dir)
-    _validate_once(data, path, cache_dir)
+    check_once(lambda: _validate(data, path), [path, SCHEMA_PATH], cache_dir, "preset-valid")
     if data["kind"] != kind:
         raise PresetError(f"{path}: kind: this file holds {data['kind']} presets, not {kind} presets",
                           f"point to a {kind} preset file")
@@ -105,27 +104,6 @@ def _read(path: Path, cache_dir: Path | None = None) -> dict:
 
 
 _VALIDATOR: list[jsonschema.Draft202012Validator] = []
-
-
-def _validate_once(data: dict, path: Path, cache_dir: Path | None) -> None:
-    """Schema-check ``data`` unless a marker says this file (with this schema) already passed."""
-    if cache_dir is None:
-        _validate(data, path)
-        return
-    try:
-        digest = hashlib.sha256(path.read_bytes() + b"\0" + SCHEMA_PATH.read_bytes()).hexdigest()[:32]
-    except OSError:
-        _validate(data, path)
-        return
-    marker = cache_dir / f"preset-valid-{digest}"
-    if marker.exists():
-        return
-    _validate(data, path)
-    try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-    except OSError:
-        pass     # a read-only cache only costs the check next time
 
 
 def _validator() -> jsonschema.Draft202012Validator:

@@ -13,7 +13,7 @@ import hashlib
 import marshal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from mediagen.core.errors import MediagenError
 
@@ -100,3 +100,30 @@ def iso_dates(data: Any) -> Any:
     if isinstance(data, (dt.date, dt.datetime)):
         return data.isoformat()[:10]
     return data
+
+
+def check_once(check: Callable[[], None], sources: list[Path], cache_dir: Path | None, name: str) -> None:
+    """Run ``check`` (a schema check) unless these exact ``sources`` already passed it.
+
+    A marker named ``<name>-<content hash>`` in ``cache_dir`` (the user cache) records a pass, so an unchanged
+    file is not checked again, nor jsonschema imported; without a cache, or a source that cannot be read, the
+    check runs every time. A cache that cannot be written only costs the check next time.
+    """
+    digest = hashlib.sha256()
+    try:
+        for source in sources:
+            digest.update(source.read_bytes() + b"\0")
+    except OSError:
+        cache_dir = None
+    if cache_dir is None:
+        check()
+        return
+    marker = cache_dir / f"{name}-{digest.hexdigest()[:32]}"
+    if marker.exists():
+        return
+    check()
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass

@@ -254,6 +254,28 @@ def billed_if_unsaved(record: BatchJob, ledger: Ledger | None) -> Iterator[None]
         raise
 
 
+def close_cancelled(record: BatchJob, store: JobStore, kind: str, remote: bool) -> dict[str, Any]:
+    """Mark a cancelled batch job's items failed (they may be sent again) and the job cancelled."""
+    error = {"type": "cancelled", "message": f"batch job {record.job_id} was cancelled",
+             "hint": "Rerun batch_gen.py with --retry-failed to send these items again."}
+    fail_items(record, error)
+    record = store.update(record.job_id, state="cancelled", error=error, finished=now_iso())
+    return {"job_id": record.job_id, "kind": kind, "state": "cancelled", "batch": record.handle,
+            "cancelled": True, "cancelled_remotely": remote}
+
+
+def still_running(record: BatchJob, waited: float) -> errors.StillRunning:
+    """The answer for a batch job still running when the wait ends: nothing is lost, and how to collect it."""
+    job_id = record.job_id
+    error = errors.StillRunning(f"batch job {job_id} is still running after waiting {waited:.0f}s",
+                                f"Batch jobs take minutes to hours. Nothing is lost: "
+                                f"{script_command('jobs.py', 'wait', job_id)}, or rerun the same batch_gen.py command.",
+                                details={"job_id": job_id, "state": record.remote_state or "running",
+                                         "next": script_command("jobs.py", "wait", job_id)})
+    error.partial = {"job_id": job_id, "state": "running", "batch": record.handle}
+    return error
+
+
 def ledger_line(ledger: Ledger | None, record: BatchJob, status: str, **fields: Any) -> None:
     """The job's line in the cost ledger (none without a ledger)."""
     if ledger is not None:

@@ -256,7 +256,7 @@ def wait(job_id: str, store: JobStore, settings: Settings, transport: Transport,
     driver = lro.Driver(poll=lambda r: poll(r, settings, transport, choice), report=_reporter(console, clock),
                         finish=lambda state: finish(job_id, store, settings, transport, console, state, choice,
                                                     ledger),
-                        still_running=_still_running)
+                        still_running=batch_jobs.still_running)
     return lro.wait_until_done(record, store, driver, timing)
 
 
@@ -301,17 +301,6 @@ def _reporter(console: Console, clock: lro.Clock) -> Callable[[VertexBatchJob, v
         done = f" ({state.requests_done} requests done)" if state.requests_done else ""
         console.progress(f"job {record.job_id}: {state.state.lower()}{done}", lro.elapsed_s(record, clock))
     return report
-
-
-def _still_running(record: VertexBatchJob, waited: float) -> errors.StillRunning:
-    job_id = record.job_id
-    error = errors.StillRunning(f"batch job {job_id} is still running after waiting {waited:.0f}s",
-                                f"Batch prediction takes minutes to hours. Nothing is lost: "
-                                f"{script_command('jobs.py', 'wait', job_id)}, or rerun the same batch_gen.py command.",
-                                details={"job_id": job_id, "state": record.remote_state or "running",
-                                         "next": script_command("jobs.py", "wait", job_id)})
-    error.partial = {"job_id": job_id, "state": "running", "batch": record.handle}
-    return error
 
 
 # -- finish --------------------------------------------------------------------------------------------------
@@ -378,12 +367,7 @@ def cancel(record: VertexBatchJob, store: JobStore, settings: Settings, transpor
         transport.send_json(HttpRequest("POST", url, json={}, label="batchPredictionJobs.cancel"),
                             choice.credential.auth)
         remote = True
-    error = {"type": "cancelled", "message": f"batch job {record.job_id} was cancelled",
-             "hint": "Rerun batch_gen.py with --retry-failed to send these items again."}
-    batch_jobs.fail_items(record, error)
-    record = store.update(record.job_id, state="cancelled", error=error, finished=now_iso())  # type: ignore[assignment]
-    return {"job_id": record.job_id, "kind": RECORD_KIND, "state": "cancelled", "batch": record.handle,
-            "cancelled": True, "cancelled_remotely": remote}
+    return batch_jobs.close_cancelled(record, store, RECORD_KIND, remote)
 
 
 def job_command(action: str, record: VertexBatchJob, store: JobStore, settings: Settings, transport: Transport,
