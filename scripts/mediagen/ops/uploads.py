@@ -20,21 +20,22 @@ import hashlib
 import io
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mediagen.config.credentials import BackendChoice
 from mediagen.config.settings import Settings
 from mediagen.core import errors
 from mediagen.core.console import Console
 from mediagen.core.files import describe_os_error
-from mediagen.ops import files_api, gcs
-from mediagen.ops.uploadcache import Upload, UploadKey, cache_for
-from mediagen.transport.bodies import FileBody
 from mediagen.transport.http import Transport
 from mediagen.wire import endpoints
-from mediagen.wire import files as files_wire
-from mediagen.wire import gcs as gcs_wire
 from mediagen.wire.common import MediaInput
+
+if TYPE_CHECKING:
+    from mediagen.ops.uploadcache import Upload, UploadKey
+
+# The upload machinery (Files API, Cloud Storage, the upload cache) is imported by the functions that upload:
+# most runs have no input over the limit, and every run pays for what it imports.
 
 MB = 1024 * 1024
 GEMINI_REQUEST_LIMIT = 100 * MB      # the whole generateContent request, base64 included
@@ -118,6 +119,8 @@ def stage(inputs: list[MediaInput], choice: BackendChoice, settings: Settings, t
 def _staged(item: MediaInput, choice: BackendChoice, settings: Settings, transport: Transport,
             console: Console) -> str:
     """The URI of the input's uploaded copy: a cached one that still exists, else a new upload."""
+    from mediagen.ops.uploadcache import UploadKey, cache_for
+
     key = UploadKey(item.sha256 or "", choice.backend, _scope(choice, settings))
     cache = cache_for(settings)
     with cache.locked(key):
@@ -146,6 +149,9 @@ def _scope(choice: BackendChoice, settings: Settings) -> str:
 def _exists(known: Upload, key: UploadKey, choice: BackendChoice, settings: Settings,
             transport: Transport) -> bool:
     """Whether a cached copy still exists (asked once per process; a deleted or expired copy is uploaded again)."""
+    from mediagen.wire import files as files_wire
+    from mediagen.wire import gcs as gcs_wire
+
     with _checked_lock:
         if time.monotonic() - _checked.get((key.name(), known.uri), -CHECK_AGAIN_S) < CHECK_AGAIN_S:
             return True
@@ -183,6 +189,10 @@ def _upload(item: MediaInput, choice: BackendChoice, settings: Settings, transpo
 
 def _upload_gcs(item: MediaInput, choice: BackendChoice, settings: Settings, transport: Transport) -> Upload:
     """Upload to ``<gcs_bucket>/mediagen-inputs/<sha256><ext>``: one object per content."""
+    from mediagen.ops import gcs
+    from mediagen.ops.uploadcache import Upload
+    from mediagen.transport.bodies import FileBody
+
     suffix = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}.get(item.mime_type, "")
     uri = f"{bucket_prefix(settings)}/{INPUT_FOLDER}/{item.sha256}{suffix}"
     data = FileBody(item.path, item.mime_type) if item.data is None and item.path else item.content()
@@ -192,6 +202,10 @@ def _upload_gcs(item: MediaInput, choice: BackendChoice, settings: Settings, tra
 
 def _upload_files_api(item: MediaInput, choice: BackendChoice, settings: Settings, transport: Transport) -> Upload:
     """Upload through the Files API; the copy expires 48 h later (or when the resource says)."""
+    from mediagen.ops import files_api
+    from mediagen.ops.uploadcache import Upload
+    from mediagen.wire import files as files_wire
+
     auth = choice.credential.auth
     name = f"mediagen-{(item.sha256 or '')[:16]}"
     if item.data is None and item.path is not None:      # a large local file: read in chunks, never whole
