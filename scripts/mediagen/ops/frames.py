@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mediagen.core import errors
+
+if TYPE_CHECKING:
+    import subprocess
 
 TOOLS = ("ffmpeg", "ffprobe")
 INSTALL_HINT = ("Install ffmpeg, which brings ffprobe (Debian/Ubuntu: sudo apt install ffmpeg; macOS: brew install "
@@ -70,6 +72,8 @@ def tool_versions() -> dict[str, dict[str, Any]]:
 
 def run_tool(command: list[str]) -> subprocess.CompletedProcess[str]:
     """Run ffmpeg/ffprobe without a stdin (it would eat the caller's), capturing text output."""
+    import subprocess  # here: image runs import this module but start no tool (subprocess costs ~1 ms)
+
     try:
         return subprocess.run(command, capture_output=True, text=True, encoding="utf-8", errors="replace",
                               stdin=subprocess.DEVNULL, check=False)
