@@ -129,3 +129,15 @@ def run_main(main: Callable[..., int], *argv: str, env: dict[str, str]) -> Resul
 def run():
     """``run(main, *argv, env=...)`` -> Result."""
     return run_main
+
+
+@pytest.fixture
+def mcp_env(fake_env) -> dict[str, str]:
+    """The environment of an MCP server process against the fake (the package on its path)."""
+    return {**fake_env, **FAST_POLLS, "GEMINI_API_KEY": GEMINI_KEY, "PYTHONPATH": str(ROOT / "scripts")}
+
+
+@pytest.fixture
+def server_log(tmp_path: Path) -> Path:
+    """Where an MCP server process's stderr goes."""
+    return tmp_path / "server-stderr.log"

@@ -49,16 +49,6 @@ TOOLS = {"generate_image", "start_video", "extend_video", "get_video", "list_job
 
 # -- harness ---------------------------------------------------------------------------------------
 
-@pytest.fixture
-def mcp_env(fake_env) -> dict[str, str]:
-    return {**fake_env, **FAST_POLLS, "GEMINI_API_KEY": GEMINI_KEY, "PYTHONPATH": str(ROOT / "scripts")}
-
-
-@pytest.fixture
-def server_log(tmp_path: Path) -> Path:
-    return tmp_path / "server-stderr.log"
-
-
 class Client:
     """A ClientSession plus what arrived besides responses (progress, stray stdout lines)."""
 

@@ -9,20 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GEMINI_KEY
-from tests.test_mcp_server import FAST_POLLS, connect, ok, payload, run
-
-
-@pytest.fixture
-def mcp_env(fake_env) -> dict[str, str]:
-    from tests.conftest import ROOT
-
-    return {**fake_env, **FAST_POLLS, "GEMINI_API_KEY": GEMINI_KEY, "PYTHONPATH": str(ROOT / "scripts")}
-
-
-@pytest.fixture
-def server_log(tmp_path: Path) -> Path:
-    return tmp_path / "server-stderr.log"
+from tests.test_mcp_server import connect, ok, payload, run
 
 
 @pytest.mark.parametrize("tool, arguments, meant", [
