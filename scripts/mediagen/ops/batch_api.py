@@ -291,27 +291,20 @@ def _file_results(name: str, settings: Settings, transport: Transport,
 
 def cancel(record: BatchJob, store: JobStore, settings: Settings, transport: Transport) -> dict[str, Any]:
     """``POST batches/{id}:cancel`` (free); the items are marked failed so a rerun can resend them."""
-    if record.state in TERMINAL_STATES:
-        return {"job_id": record.job_id, "kind": RECORD_KIND, "state": record.state, "cancelled": False,
-                "reason": f"job already {record.state}"}
-    remote = False
-    if record.handle:
+    def send() -> None:
         choice = lro.resume_choice(record, settings, "image")
         url = endpoints.gemini_url(settings["gemini_base_url"], settings["gemini_api_version"],
-                                   batch_wire.cancel_path(record.handle))
+                                   batch_wire.cancel_path(record.handle or ""))
         transport.send_json(HttpRequest("POST", url, json=batch_wire.cancel_body(), label="batches.cancel"),
                             choice.credential.auth)
-        remote = True
-    return batch_jobs.close_cancelled(record, store, RECORD_KIND, remote)
+    return batch_jobs.cancel(record, store, RECORD_KIND, send)
 
 
 def job_command(action: str, record: BatchJob, store: JobStore, settings: Settings, transport: Transport,
                 console: Console, *, wait_timeout: float | None, ledger: Ledger | None) -> dict[str, Any]:
-    """``jobs.py status|wait|download|cancel`` for an image-batch job."""
-    if action == "cancel":
-        return cancel(record, store, settings, transport)
-    if record.state in TERMINAL_STATES:
-        return batch_jobs.outcome(record)
-    timeout = (wait_timeout if wait_timeout is not None else DEFAULT_WAIT_TIMEOUT_S) if action == "wait" else 0.0
-    return wait(record.job_id, store, settings, transport, console, timeout_s=timeout, ledger=ledger,
-                poll_now=action != "wait")
+    """``jobs.py status|wait|download|cancel`` for this kind of batch job."""
+    return batch_jobs.job_command(
+        action, record, cancel=lambda: cancel(record, store, settings, transport),
+        wait=lambda timeout, poll_now: wait(record.job_id, store, settings, transport, console, timeout_s=timeout,
+                                            ledger=ledger, poll_now=poll_now),
+        wait_timeout=wait_timeout, default_wait_s=DEFAULT_WAIT_TIMEOUT_S)

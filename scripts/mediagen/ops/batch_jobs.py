@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Protocol
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
 from mediagen import __version__
 from mediagen.core import errors
@@ -22,7 +22,7 @@ from mediagen.core.resources import script_command
 from mediagen.ops import lro
 from mediagen.ops.batch.planning import BatchItem, ResultsFile
 from mediagen.ops.images import PARAM_KEYS, ImagePlan
-from mediagen.ops.jobstore import BatchJob, JobStore, now_iso
+from mediagen.ops.jobstore import TERMINAL_STATES, BatchJob, JobStore, now_iso
 from mediagen.ops.ledger import Ledger
 from mediagen.ops.output import OutputPlan, Sidecar, release, write_sidecar
 from mediagen.ops.payloads import save_payload, write_payload
@@ -252,6 +252,29 @@ def billed_if_unsaved(record: BatchJob, ledger: Ledger | None) -> Iterator[None]
             ledger_line(ledger, record, "paid_not_saved", actual_usd=_sum(i["estimate_usd"] for i in record.items),
                         rescued=exc.rescued)
         raise
+
+
+def cancel(record: BatchJob, store: JobStore, kind: str, send_cancel: Callable[[], Any]) -> dict[str, Any]:
+    """Cancel a batch job: ``send_cancel`` (a free request) once Google has the job, then its items are marked
+    failed so a rerun can resend them; a job that already ended is left as it is."""
+    if record.state in TERMINAL_STATES:
+        return {"job_id": record.job_id, "kind": kind, "state": record.state, "cancelled": False,
+                "reason": f"job already {record.state}"}
+    if record.handle:
+        send_cancel()
+    return close_cancelled(record, store, kind, bool(record.handle))
+
+
+def job_command(action: str, record: BatchJob, *, cancel: Callable[[], dict[str, Any]],
+                wait: Callable[[float, bool], dict[str, Any]], wait_timeout: float | None,
+                default_wait_s: float) -> dict[str, Any]:
+    """``jobs.py status|wait|download|cancel`` for a batch job: ``wait(timeout_s, poll_now)`` does the rest."""
+    if action == "cancel":
+        return cancel()
+    if record.state in TERMINAL_STATES:
+        return outcome(record)
+    timeout = (wait_timeout if wait_timeout is not None else default_wait_s) if action == "wait" else 0.0
+    return wait(timeout, action != "wait")
 
 
 def close_cancelled(record: BatchJob, store: JobStore, kind: str, remote: bool) -> dict[str, Any]:
