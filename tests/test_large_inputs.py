@@ -219,3 +219,13 @@ def test_a_body_that_cannot_be_built_is_refused_before_sending(tmp_path) -> None
     with pytest.raises(errors.UsageError, match="could not build the request body"):
         with bodies.prepared({"data": bodies.Base64Of(missing)}, None):
             pass
+
+
+def test_a_vertex_input_over_the_limit_without_a_bucket_is_refused_before_sending(run, fake, vertex_env,
+                                                                               tmp_path) -> None:
+    big = noise_png(tmp_path / "big.png", size=(1800, 1500))       # over Vertex's 7 MB per inline image
+    assert big.stat().st_size > 7 * 1024 * 1024
+    result = run(main, "a red fox in snow", "-i", str(big), "-m", "gemini-3-pro-image", env=vertex_env)
+    assert result.code == 3 and result.doc["error"]["type"] == "config", result.doc
+    assert "gcs_bucket" in result.doc["error"]["hint"] and "MEDIAGEN_GCS_BUCKET" in result.doc["error"]["hint"]
+    assert not [r for r in fake.requests if r.method == "POST"]        # nothing sent, nothing billed
