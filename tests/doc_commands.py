@@ -213,4 +213,4 @@ def write_materials(work: Path, fake, fake_env: dict[str, str]) -> dict[str, str
             "VIDEO_PATH": str(mat / "clip.mp4"), "FRAME_PATH": str(mat / "clip.frame.png"),
             "JOB_ID": started.doc["job_id"], "MAX_USD": "5", "SHOT_LIST": str(work / "shots.yaml"),
             "SESSION_ID": image.doc["images"][0]["session"]["id"], "RESULT_PATH": str(work / "out.png"),
-            "CLIP_PATH": str(work / "clip.mp4")}
+            "CLIP_PATH": str(work / "clip.mp4"), "BATCH_FILE": str(work / "prompts.txt")}
