@@ -96,10 +96,16 @@ def list_jobs(folder: Path) -> tuple[float, int, list[str]]:
 
 def the_old_way(folder: Path) -> tuple[float, list[str]]:
     """Every record read and sorted (what ``jobs.py list`` did before the index), in this process."""
-    from mediagen.ops.jobstore import _read_quietly
+    from mediagen.ops.jobstore import DamagedRecord, read_record
+
+    def readable(path: Path):
+        try:
+            return read_record(path, complete=True)
+        except (DamagedRecord, OSError):
+            return None
 
     started = time.perf_counter()
-    records = [r for r in map(_read_quietly, folder.glob("*.json")) if r is not None]
+    records = [r for r in map(readable, folder.glob("*.json")) if r is not None]
     records.sort(key=lambda r: (r.created or "", r.job_id), reverse=True)
     return time.perf_counter() - started, [r.job_id for r in records[:20]]
 
