@@ -101,3 +101,24 @@ def test_a_video_cut_short_fails_and_can_be_fetched_again(run, fake, omni_env, t
     assert again.code == 0, again.doc
     assert frames.probe(Path(again.doc["videos"][0]["path"]))["streams"]
     assert len(creates(fake, ":predictLongRunning")) == 1
+
+
+@pytest.mark.parametrize("fmt, mime", [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp"),
+                                       ("GIF", "image/gif")])
+def test_images_whole_or_cut_short_from_header_and_trailer(tmp_path, fmt, mime) -> None:
+    """A whole image passes with its size (read from the header); one cut short fails, whatever its format."""
+    import io
+
+    from PIL import Image
+
+    from mediagen.ops.mediacheck import check_media
+
+    buffer = io.BytesIO()
+    Image.effect_noise((64, 48), 40).convert("RGB").save(buffer, fmt)
+    whole = tmp_path / f"whole.{fmt.lower()}"
+    whole.write_bytes(buffer.getvalue())
+    assert check_media(whole, mime) == {"width": 64, "height": 48}
+    cut = tmp_path / f"cut.{fmt.lower()}"
+    cut.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) * 3 // 5])
+    with pytest.raises(errors.BadReply):
+        check_media(cut, mime)

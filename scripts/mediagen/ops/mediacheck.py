@@ -65,8 +65,9 @@ def _image(path: Path, declared: str, found: str | None, head: bytes) -> dict[st
 
     try:
         with Image.open(path) as image:
-            image.verify()
+            image.verify()                      # chunk checksums (PNG)
         with Image.open(path) as image:
+            image.load()                        # every pixel: a JPEG or GIF cut short fails only here
             width, height = image.size
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
         raise errors.BadReply(f"the {declared} result does not decode ({exc})") from exc
