@@ -20,7 +20,6 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,24 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]
 
+from tests.bench.peak import run_with_peak  # noqa: E402
 from tests.fake_google import FakeGoogle  # noqa: E402
 
 TIME_TARGET = 1.3
 RSS_TARGET_MIB = 10.0
-_HWM = """
-import os, runpy, sys
-sys.argv = sys.argv[1:]
-sys.path.insert(0, os.path.dirname(sys.argv[0]))      # as running the script directly would
-try:
-    runpy.run_path(sys.argv[0], run_name="__main__")
-except SystemExit:
-    pass
-status = open("/proc/self/status").read()
-hwm = [line for line in status.splitlines() if line.startswith("VmHWM")][0]
-sys.stderr.write("\\nVMHWM " + hwm.split()[1] + "\\n")
-"""
-
-
 def template(home: Path) -> dict:
     """The record of one real Veo job, run against the fake."""
     from mediagen.cli.video_gen import main
@@ -85,13 +71,9 @@ def list_jobs(folder: Path) -> tuple[float, int, list[str]]:
     """(wall seconds, peak RSS KiB, job ids) of one ``jobs.py list`` process."""
     env = {"PATH": os.environ["PATH"], "HOME": str(folder.parent), "MEDIAGEN_JOB_STORE": str(folder)}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _HWM, str(ROOT / "scripts" / "jobs.py"), "list"], env=env,
-                          capture_output=True, text=True)
+    done, kib = run_with_peak([sys.executable, str(ROOT / "scripts" / "jobs.py"), "list"], env)
     elapsed = time.perf_counter() - started
-    marker = [line for line in done.stderr.splitlines() if line.startswith("VMHWM ")]
-    if done.returncode != 0 or not marker:
-        raise SystemExit(f"jobs.py list failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
-    return elapsed, int(marker[-1].split()[1]), [j["job_id"] for j in json.loads(done.stdout)["jobs"]]
+    return elapsed, kib, [j["job_id"] for j in json.loads(done.stdout)["jobs"]]
 
 
 def the_old_way(folder: Path) -> tuple[float, list[str]]:

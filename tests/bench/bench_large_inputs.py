@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,27 +27,11 @@ sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]
 
 from PIL import Image  # noqa: E402
 
+from tests.bench.peak import run_with_peak  # noqa: E402
 from tests.fake_google import FakeGoogle  # noqa: E402
 
 KEY = "AIzaSyFAKE-test-key-000000000000000000"
 MIB = 1024 * 1024
-
-_HWM = """
-import runpy, sys
-sys.argv = sys.argv[1:]
-try:
-    if sys.argv[0] == "-c":
-        sys.argv = sys.argv[1:]
-        exec(compile(sys.argv[0], "<naive>", "exec"), {"__name__": "__main__"})
-    else:
-        runpy.run_path(sys.argv[0], run_name="__main__")
-except SystemExit as exc:
-    if exc.code:
-        raise
-status = open("/proc/self/status").read()
-hwm = [line for line in status.splitlines() if line.startswith("VmHWM")][0]
-sys.stderr.write("\\nVMHWM " + hwm.split()[1] + "\\n")
-"""
 
 _NAIVE = """
 import base64, json, sys, requests
@@ -73,12 +56,8 @@ def noise_png(path: Path, megabytes: float) -> Path:
 
 
 def peak_kib(command: list[str], env: dict[str, str], cwd: Path) -> int:
-    """Peak RSS (KiB) of the measured program (VmHWM of its own address space, read at its end)."""
-    done = subprocess.run([command[0], "-c", _HWM, *command[1:]], env=env, cwd=cwd, capture_output=True, text=True)
-    marker = [line for line in done.stderr.splitlines() if line.startswith("VMHWM ")]
-    if done.returncode != 0 or not marker:
-        raise RuntimeError(f"{command[:3]} failed: {done.stdout[-400:]} {done.stderr[-800:]}")
-    return int(marker[-1].split()[1])
+    """Peak RSS (KiB) of the measured program."""
+    return run_with_peak(command, env, cwd)[1]
 
 
 def environment(fake: FakeGoogle, home: Path, vertex: bool) -> dict[str, str]:

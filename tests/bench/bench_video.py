@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]
 
+from tests.bench.peak import run_with_peak  # noqa: E402
 from tests.fake_google import FakeGoogle  # noqa: E402
 
 KEY = "AIzaSyFAKE-test-key-000000000000000000"
@@ -154,35 +155,10 @@ def download(fake: FakeGoogle, home: Path, size: int) -> dict[str, float]:
             "resumed_with_range": [r.headers.get("range") for r in blob_requests][1:]}
 
 
-_HWM = """
-import runpy, sys
-sys.argv = sys.argv[1:]
-try:
-    if sys.argv[0] == "-c":
-        sys.argv = sys.argv[1:]
-        exec(compile(sys.argv[0], "<naive>", "exec"), {"__name__": "__main__"})
-    else:
-        runpy.run_path(sys.argv[0], run_name="__main__")
-except SystemExit:
-    pass
-status = open("/proc/self/status").read()
-hwm = [line for line in status.splitlines() if line.startswith("VmHWM")][0]
-sys.stderr.write("\\nVMHWM " + hwm.split()[1] + "\\n")
-"""
-
-
 def _rss_of(command: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    """Peak RSS (KiB) of the measured program, and its stdout.
-
-    VmHWM of the process's own address space is read at its end: unlike ``ru_maxrss`` it does not
-    inherit the (large) benchmark process's footprint through fork.
-    """
-    done = subprocess.run([command[0], "-c", _HWM, *command[1:]], env=env, cwd=cwd, capture_output=True,
-                          text=True)
-    marker = [line for line in done.stderr.splitlines() if line.startswith("VMHWM ")]
-    if done.returncode != 0 or not marker:
-        raise RuntimeError(f"{command[:3]} failed: {done.stdout[:300]} {done.stderr[-500:]}")
-    return int(marker[-1].split()[1]), done.stdout
+    """Peak RSS (KiB) of the measured program, and its stdout."""
+    done, kib = run_with_peak(command, env, cwd)
+    return kib, done.stdout
 
 
 def main() -> int:
